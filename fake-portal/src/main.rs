@@ -1,0 +1,147 @@
+//! `fake-portal`: runs the fake SSO portal in the foreground.
+//!
+//! ```text
+//! fake-portal [--port P] [--latency-ms N] [--ttl-secs N] [--token T]... [--grant ACCOUNT:ROLE]...
+//! ```
+//!
+//! Prints `listening on http://127.0.0.1:P` once ready. Reads commands from
+//! stdin, one per line: `count` prints the number of requests received so far,
+//! `reset` forgets them. Exits when stdin reaches end of file.
+
+#![forbid(unsafe_code)]
+
+use std::io::{self, BufRead, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use fake_portal::FakePortal;
+
+const USAGE: &str = "usage: fake-portal [--port P] [--latency-ms N] [--ttl-secs N] \
+                     [--token T]... [--grant ACCOUNT:ROLE]...";
+
+/// Parsed command line.
+#[derive(Default)]
+struct Options {
+    port: u16,
+    latency_ms: Option<u64>,
+    ttl_secs: Option<u64>,
+    tokens: Vec<String>,
+    grants: Vec<(String, String)>,
+}
+
+/// Parses the arguments (without the program name). `Ok(None)` means help was
+/// asked for.
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut options = Options::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if arg == "-h" || arg == "--help" {
+            return Ok(None);
+        }
+        // Accept both `--flag value` and `--flag=value`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        let number = |v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{flag}: not a number: {v:?}"))
+        };
+        match flag.as_str() {
+            "--port" => {
+                let v = value()?;
+                options.port = v
+                    .parse()
+                    .map_err(|_| format!("--port: not a port number: {v:?}"))?;
+            }
+            "--latency-ms" => options.latency_ms = Some(number(value()?)?),
+            "--ttl-secs" => options.ttl_secs = Some(number(value()?)?),
+            "--token" => options.tokens.push(value()?),
+            "--grant" => {
+                let v = value()?;
+                match v.split_once(':') {
+                    Some((account, role)) if !account.is_empty() && !role.is_empty() => {
+                        options.grants.push((account.to_owned(), role.to_owned()));
+                    }
+                    _ => return Err(format!("--grant: expected ACCOUNT:ROLE, got {v:?}")),
+                }
+            }
+            _ => return Err(format!("unknown argument {arg:?}")),
+        }
+    }
+    Ok(Some(options))
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("fake-portal: {message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let portal = match FakePortal::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, options.port))) {
+        Ok(portal) => portal,
+        Err(e) => {
+            eprintln!("fake-portal: cannot listen on port {}: {e}", options.port);
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(ms) = options.latency_ms {
+        portal.set_latency(Duration::from_millis(ms));
+    }
+    if let Some(secs) = options.ttl_secs {
+        portal.set_credential_ttl(Duration::from_secs(secs));
+    }
+    for token in &options.tokens {
+        portal.add_token(token);
+    }
+    for (account, role) in &options.grants {
+        portal.grant(account, role);
+    }
+
+    let mut stdout = io::stdout().lock();
+    if writeln!(stdout, "listening on {}", portal.url())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        return ExitCode::FAILURE;
+    }
+
+    for line in io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let reply = match line.trim() {
+            "" => continue,
+            "count" => portal.request_count().to_string(),
+            "reset" => {
+                portal.reset_counters();
+                "ok".to_owned()
+            }
+            other => {
+                eprintln!("fake-portal: unknown command {other:?} (try count or reset)");
+                continue;
+            }
+        };
+        if writeln!(stdout, "{reply}")
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
+            break;
+        }
+    }
+    ExitCode::SUCCESS
+}

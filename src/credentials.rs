@@ -1,0 +1,199 @@
+//! Entries in `~/.aws/credentials`: whether one is fresh, and how a new set of
+//! role credentials is written into it without touching anything else.
+
+use chrono::{DateTime, Utc};
+
+use crate::portal::RoleCredentials;
+use crate::profile_file::{FileKind, ParseError, ProfileFile, SectionName};
+use crate::timefmt::{format_utc, parse_timestamp};
+
+pub const ACCESS_KEY_ID: &str = "aws_access_key_id";
+pub const SECRET_ACCESS_KEY: &str = "aws_secret_access_key";
+pub const SESSION_TOKEN: &str = "aws_session_token";
+/// The name older SDKs (boto 2, some Java/PHP versions) read.
+pub const SECURITY_TOKEN: &str = "aws_security_token";
+pub const EXPIRATION: &str = "aws_credential_expiration";
+/// yawsso's name for the expiry; read for freshness and kept in step when present.
+pub const YAWSSO_EXPIRATION: &str = "aws_session_expiration";
+
+/// Keys whose values are secret and are redacted whenever we show the file.
+pub const SECRET_KEYS: [&str; 3] = [SECRET_ACCESS_KEY, SESSION_TOKEN, SECURITY_TOKEN];
+
+/// The state of one entry before a sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryState {
+    Absent,
+    /// Expires later than now plus the minimum lifetime.
+    Fresh(DateTime<Utc>),
+    /// Short-lived keys that expire soon, expired, or of unknown age.
+    Stale,
+    /// An access key without a session token: someone's long-term keys.
+    LongTerm,
+}
+
+/// The credentials file as a document we can query and edit.
+#[derive(Clone, Debug)]
+pub struct CredentialsFile {
+    doc: ProfileFile,
+}
+
+impl CredentialsFile {
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        Ok(CredentialsFile {
+            doc: ProfileFile::parse(text)?,
+        })
+    }
+
+    pub fn empty() -> Self {
+        CredentialsFile {
+            doc: ProfileFile::empty(),
+        }
+    }
+
+    pub fn render(&self) -> String {
+        self.doc.render()
+    }
+
+    pub fn has_bom(&self) -> bool {
+        self.doc.has_bom()
+    }
+
+    /// The merged view the SDKs would have of profile `name`.
+    fn merged(&self, name: &str) -> Option<Vec<(String, String)>> {
+        let mut found = false;
+        let mut props = Vec::new();
+        for section in self.doc.sections() {
+            if section.name(FileKind::Credentials) == SectionName::Profile(name.to_string()) {
+                found = true;
+                props.extend(section.properties());
+            }
+        }
+        found.then_some(props)
+    }
+
+    fn value(props: &[(String, String)], key: &str) -> Option<String> {
+        props
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn state(&self, name: &str, fresh_after: DateTime<Utc>) -> EntryState {
+        let Some(props) = self.merged(name) else {
+            return EntryState::Absent;
+        };
+        let has = |k| Self::value(&props, k).is_some_and(|v| !v.is_empty());
+        if !has(ACCESS_KEY_ID) {
+            return EntryState::Absent;
+        }
+        if !has(SESSION_TOKEN) && !has(SECURITY_TOKEN) {
+            return EntryState::LongTerm;
+        }
+        let expiry = Self::value(&props, EXPIRATION)
+            .or_else(|| Self::value(&props, YAWSSO_EXPIRATION))
+            .and_then(|v| parse_timestamp(&v));
+        match expiry {
+            Some(t) if t > fresh_after => EntryState::Fresh(t),
+            _ => EntryState::Stale,
+        }
+    }
+
+    /// Writes `creds` as profile `name`, in place when the section exists.
+    pub fn write_entry(&mut self, name: &str, creds: &RoleCredentials, region: Option<&str>) {
+        let expiration = format_utc(creds.expiration);
+        let mut entries = vec![
+            (ACCESS_KEY_ID, creds.access_key_id.as_str()),
+            (SECRET_ACCESS_KEY, creds.secret_access_key.expose()),
+            (SESSION_TOKEN, creds.session_token.expose()),
+            (SECURITY_TOKEN, creds.session_token.expose()),
+            (EXPIRATION, expiration.as_str()),
+        ];
+        let existing = self.merged(name);
+        if existing
+            .as_ref()
+            .is_some_and(|p| Self::value(p, YAWSSO_EXPIRATION).is_some())
+        {
+            entries.push((YAWSSO_EXPIRATION, expiration.as_str()));
+        }
+        if let Some(region) = region {
+            entries.push(("region", region));
+        }
+        if existing.is_none() {
+            self.doc.append_section(name, &entries);
+            return;
+        }
+        for (key, value) in entries {
+            self.doc.set(name, key, value);
+        }
+    }
+}
+
+/// A value we are about to write must read back as itself: no whitespace, control
+/// characters or comment markers that an INI reader would cut or split.
+pub fn is_storable(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use chrono::TimeZone;
+
+    fn creds(id: &str) -> RoleCredentials {
+        RoleCredentials {
+            access_key_id: id.into(),
+            secret_access_key: Secret::new("sk"),
+            session_token: Secret::new("st"),
+            expiration: Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn classifies_entries() {
+        let file = CredentialsFile::parse(
+            "[keys]\naws_access_key_id = AKIA\naws_secret_access_key = x\n\
+             [fresh]\naws_access_key_id = ASIA\naws_session_token = t\naws_credential_expiration = 2030-01-01T00:00:00Z\n\
+             [yawsso]\naws_access_key_id = ASIA\naws_session_token = t\naws_session_expiration = 2030-01-01T00:00:00+0000\n\
+             [old]\naws_access_key_id = ASIA\naws_session_token = t\naws_credential_expiration = 2020-01-01T00:00:00Z\n\
+             [unknown]\naws_access_key_id = ASIA\naws_security_token = t\n\
+             [profile nope]\naws_access_key_id = AKIA\n",
+        )
+        .unwrap();
+        let now = Utc.with_ymd_and_hms(2029, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(file.state("keys", now), EntryState::LongTerm);
+        assert!(matches!(file.state("fresh", now), EntryState::Fresh(_)));
+        assert!(matches!(file.state("yawsso", now), EntryState::Fresh(_)));
+        assert_eq!(file.state("old", now), EntryState::Stale);
+        assert_eq!(file.state("unknown", now), EntryState::Stale);
+        assert_eq!(file.state("nope", now), EntryState::Absent);
+        assert_eq!(file.state("missing", now), EntryState::Absent);
+    }
+
+    #[test]
+    fn writes_new_and_existing_entries() {
+        let mut file = CredentialsFile::parse(
+            "# mine\n[dev]\naws_access_key_id = OLD\naws_session_expiration = x\n",
+        )
+        .unwrap();
+        file.write_entry("dev", &creds("NEW"), None);
+        file.write_entry("new", &creds("N2"), Some("eu-west-1"));
+        assert_eq!(
+            file.render(),
+            "# mine\n[dev]\naws_access_key_id = NEW\naws_session_expiration = 2030-01-01T00:00:00Z\n\
+             aws_secret_access_key = sk\naws_session_token = st\naws_security_token = st\n\
+             aws_credential_expiration = 2030-01-01T00:00:00Z\n\
+             \n[new]\naws_access_key_id = N2\naws_secret_access_key = sk\naws_session_token = st\n\
+             aws_security_token = st\naws_credential_expiration = 2030-01-01T00:00:00Z\nregion = eu-west-1\n"
+        );
+    }
+
+    #[test]
+    fn refuses_values_an_ini_reader_would_change() {
+        assert!(is_storable("ASIA123+/="));
+        for bad in ["", "a b", "a\nb", "a #b", "x\r", "\u{e9}"] {
+            assert!(!is_storable(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Where files live and which endpoints to use: the one place that reads the
+//! process environment, so tests and the demo can run with an environment of their own.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    vars: HashMap<String, String>,
+}
+
+impl Environment {
+    pub fn from_process() -> Self {
+        Environment {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+
+    pub fn from_vars<K: Into<String>, V: Into<String>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Environment {
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// A variable's value; empty counts as unset.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn home(&self) -> Result<PathBuf> {
+        self.var("HOME")
+            .map(PathBuf::from)
+            .or_else(dirs::home_dir)
+            .ok_or_else(|| anyhow!("cannot find the home directory; set HOME"))
+    }
+
+    /// `~` and `~/x` resolve from `$HOME`, as the SDKs do.
+    fn expand(&self, path: &str) -> Result<PathBuf> {
+        if path == "~" {
+            return self.home();
+        }
+        if let Some(rest) = path.strip_prefix("~/") {
+            return Ok(self.home()?.join(rest));
+        }
+        Ok(PathBuf::from(path))
+    }
+
+    pub fn config_path(&self) -> Result<PathBuf> {
+        match self.var("AWS_CONFIG_FILE") {
+            Some(p) => self.expand(p),
+            None => Ok(self.home()?.join(".aws").join("config")),
+        }
+    }
+
+    pub fn credentials_path(&self) -> Result<PathBuf> {
+        match self.var("AWS_SHARED_CREDENTIALS_FILE") {
+            Some(p) => self.expand(p),
+            None => Ok(self.home()?.join(".aws").join("credentials")),
+        }
+    }
+
+    pub fn sso_cache_dir(&self) -> Result<PathBuf> {
+        Ok(self.home()?.join(".aws").join("sso").join("cache"))
+    }
+
+    /// An endpoint override for the SSO portal, as the SDKs read it.
+    pub fn sso_endpoint(&self) -> Option<String> {
+        if self
+            .var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            return None;
+        }
+        self.var("AWS_ENDPOINT_URL_SSO")
+            .or_else(|| self.var("AWS_ENDPOINT_URL"))
+            .map(str::to_string)
+    }
+
+    /// A path for messages: `~/.aws/credentials` rather than `/home/me/.aws/credentials`.
+    pub fn display_path(&self, path: &Path) -> String {
+        if let Ok(home) = self.home() {
+            if let Ok(rest) = path.strip_prefix(&home) {
+                return format!("~/{}", rest.display());
+            }
+        }
+        path.display().to_string()
+    }
+
+    /// Colours are for terminals only, and never with `NO_COLOR`.
+    pub fn no_color(&self) -> bool {
+        self.vars.contains_key("NO_COLOR")
+    }
+}
+
+/// Reads a file that may not exist yet.
+pub fn read_optional(path: &Path, shown: &str) -> Result<Option<String>> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            if bytes.contains(&0) {
+                return Err(anyhow!(
+                    "{shown} contains NUL bytes and is not a text file; restore it from a backup"
+                ));
+            }
+            String::from_utf8(bytes).map(Some).map_err(|e| {
+                anyhow!(
+                    "{shown} is not valid UTF-8 (byte {}); fix or remove the bad bytes",
+                    e.utf8_error().valid_up_to()
+                )
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {shown}")),
+    }
+}
