@@ -373,8 +373,9 @@ impl ProfileFile {
             .filter(|&i| self.property_key(i) == Some(key))
             .collect();
         for i in doomed.into_iter().rev() {
-            let span = self.value_span(i);
-            self.remove_lines(span);
+            let mut lines = vec![i];
+            lines.extend(self.continuation_lines(i));
+            self.remove_line_set(&lines);
         }
     }
 
@@ -424,30 +425,35 @@ impl ProfileFile {
         }
     }
 
-    /// The property line `i` plus its continuation lines.
-    fn value_span(&self, i: usize) -> Range<usize> {
-        let end = (i + 1..self.lines.len())
-            .find(|&j| self.lines[j].kind != LineKind::Continuation)
-            .unwrap_or(self.lines.len());
-        i..end
+    /// The continuation lines of property line `i`. The SDKs skip comment and blank
+    /// lines, so an indented line after them still continues the value.
+    fn continuation_lines(&self, i: usize) -> Vec<usize> {
+        (i + 1..self.lines.len())
+            .take_while(|&j| {
+                !matches!(
+                    self.lines[j].kind,
+                    LineKind::Property { .. } | LineKind::Header { .. }
+                )
+            })
+            .filter(|&j| self.lines[j].kind == LineKind::Continuation)
+            .collect()
     }
 
-    fn remove_lines(&mut self, span: Range<usize>) {
-        // Keep a missing final newline missing when the file's last lines go.
-        if span.end == self.lines.len() && span.start > 0 {
-            let last_eol = self.lines[span.end - 1].eol;
-            self.lines[span.start - 1].eol = last_eol;
+    /// Removes lines (given in ascending order), keeping a missing final newline missing.
+    fn remove_line_set(&mut self, doomed: &[usize]) {
+        for &j in doomed.iter().rev() {
+            if j + 1 == self.lines.len() && j > 0 {
+                self.lines[j - 1].eol = self.lines[j].eol;
+            }
+            self.lines.remove(j);
         }
-        self.lines.drain(span);
     }
 
     /// Replaces the value of property line `i` (and drops its continuation lines),
     /// keeping the key's spelling, the spacing around `=` and any trailing comment.
     fn replace_value(&mut self, i: usize, value: &str) {
-        let span = self.value_span(i);
-        if span.len() > 1 {
-            self.lines.drain(span.start + 1..span.end);
-        }
+        let continuations = self.continuation_lines(i);
+        self.remove_line_set(&continuations);
         let line = &mut self.lines[i];
         let LineKind::Property { key, value: range } = &line.kind else {
             unreachable!("replace_value on a non-property line");
@@ -710,11 +716,12 @@ mod tests {
 
     #[test]
     fn replacing_drops_continuation_lines_and_fills_empty_values() {
-        let mut file = ProfileFile::parse("[a]\nk =\n  x = 1\nz=\nc = #note\n").unwrap();
+        let mut file =
+            ProfileFile::parse("[a]\nk =\n  x = 1\n# kept\n  y = 2\nz=\nc = #note\n").unwrap();
         file.set("a", "k", "v");
         file.set("a", "z", "w");
         file.set("a", "c", "x");
-        assert_eq!(file.render(), "[a]\nk = v\nz= w\nc = x #note\n");
+        assert_eq!(file.render(), "[a]\nk = v\n# kept\nz= w\nc = x #note\n");
     }
 
     #[test]

@@ -1,0 +1,5 @@
+mod errors;
+mod files;
+mod format;
+mod properties;
+mod sync;
