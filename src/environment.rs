@@ -90,10 +90,10 @@ impl Environment {
 
     /// A path for messages: `~/.aws/credentials` rather than `/home/me/.aws/credentials`.
     pub fn display_path(&self, path: &Path) -> String {
-        if let Ok(home) = self.home() {
-            if let Ok(rest) = path.strip_prefix(&home) {
-                return format!("~/{}", rest.display());
-            }
+        if let Ok(home) = self.home()
+            && let Ok(rest) = path.strip_prefix(&home)
+        {
+            return format!("~/{}", rest.display());
         }
         path.display().to_string()
     }

@@ -133,28 +133,30 @@ pub fn redacted_diff(before: &str, after: &str) -> String {
 }
 
 /// `aws_secret_access_key = abc` → `aws_secret_access_key = <redacted>`; access key
-/// ids keep their last four characters, as `aws configure list` shows them.
+/// ids keep their last four characters, as `aws configure list` shows them. The
+/// line's own spacing and any trailing comment are kept.
 pub fn redact_line(line: &str) -> String {
-    let Some((key, value)) = line.split_once('=') else {
+    let Some(eq) = line.find('=') else {
         return line.to_string();
     };
-    let name = key.trim().to_ascii_lowercase();
-    let value = value.trim();
-    if SECRET_KEYS.contains(&name.as_str()) && !value.is_empty() {
-        format!("{key}= <redacted>")
-    } else if name == ACCESS_KEY_ID && value.len() > 4 {
-        let tail: String = value
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        format!("{key}= ****************{tail}")
+    let name = line[..eq].trim().to_ascii_lowercase();
+    let rest = &line[eq + 1..];
+    let start = eq + 1 + (rest.len() - rest.trim_start().len());
+    let end = line[start..]
+        .find(char::is_whitespace)
+        .map_or(line.len(), |i| start + i);
+    let value = &line[start..end];
+    let shown = if value.is_empty() {
+        return line.to_string();
+    } else if SECRET_KEYS.contains(&name.as_str()) {
+        "<redacted>".to_string()
+    } else if name == ACCESS_KEY_ID && value.chars().count() > 4 {
+        let tail: String = value.chars().skip(value.chars().count() - 4).collect();
+        format!("****************{tail}")
     } else {
-        line.to_string()
-    }
+        return line.to_string();
+    };
+    format!("{}{shown}{}", &line[..start], &line[end..])
 }
 
 #[cfg(test)]
@@ -175,5 +177,10 @@ mod tests {
         );
         assert!(d.contains(" # keep"), "{d}");
         assert_eq!(redacted_diff(before, before), "");
+        assert_eq!(
+            redact_line("AWS_Session_Token=abc  # c"),
+            "AWS_Session_Token=<redacted>  # c"
+        );
+        assert_eq!(redact_line("note = abc"), "note = abc");
     }
 }

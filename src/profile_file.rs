@@ -211,7 +211,7 @@ impl ProfileFile {
                 if !in_section {
                     return Err(err("a property comes before any `[section]` header"));
                 }
-                let (key, value) = parse_property(text).map_err(|e| err(e))?;
+                let (key, value) = parse_property(text).map_err(err)?;
                 last_property = Some(value.is_empty());
                 LineKind::Property { key, value }
             };
@@ -382,10 +382,10 @@ impl ProfileFile {
     /// Appends `[header]` with `entries` at the end, one blank line before it.
     pub fn append_section(&mut self, header: &str, entries: &[(&str, &str)]) {
         let eol = self.preferred_eol();
-        if let Some(last) = self.lines.last_mut() {
-            if last.eol == Eol::None {
-                last.eol = eol;
-            }
+        if let Some(last) = self.lines.last_mut()
+            && last.eol == Eol::None
+        {
+            last.eol = eol;
         }
         let needs_blank = self
             .lines
@@ -513,15 +513,15 @@ impl<'a> Section<'a> {
     pub fn properties(&self) -> Vec<(String, String)> {
         let lines = &self.file.lines;
         let mut out: Vec<(String, String)> = Vec::new();
-        for i in self.header + 1..self.end {
-            match &lines[i].kind {
+        for line in &lines[self.header + 1..self.end] {
+            match &line.kind {
                 LineKind::Property { key, value } => {
-                    out.push((key.clone(), lines[i].text[value.clone()].to_string()));
+                    out.push((key.clone(), line.text[value.clone()].to_string()));
                 }
                 LineKind::Continuation => {
                     if let Some((_, v)) = out.last_mut() {
                         v.push('\n');
-                        v.push_str(lines[i].text.trim_matches(WHITESPACE));
+                        v.push_str(line.text.trim_matches(WHITESPACE));
                     }
                 }
                 _ => {}

@@ -137,12 +137,12 @@ fn resolve(name: &str, props: &Properties, set: &ProfileSet) -> Result<Option<Ss
             )?;
             let region = required(section, "sso_region", &format!("[sso-session {session}]"))?;
             for (key, session_value) in [("sso_start_url", start_url), ("sso_region", region)] {
-                if let Some(own) = props.get(key) {
-                    if own != session_value {
-                        return Err(format!(
-                            "{key} `{own}` differs from sso-session `{session}` (`{session_value}`); remove it from the profile"
-                        ));
-                    }
+                if let Some(own) = props.get(key)
+                    && own != session_value
+                {
+                    return Err(format!(
+                        "{key} `{own}` differs from sso-session `{session}` (`{session_value}`); remove it from the profile"
+                    ));
                 }
             }
             SignIn::Session {

@@ -59,14 +59,14 @@ fn sibling(target: &Path, prefix: &str, suffix: &str) -> Result<PathBuf> {
 
 /// Creates the target's folder (0700) when missing.
 pub fn ensure_parent(target: &Path) -> Result<()> {
-    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .with_context(|| format!("cannot create folder {}", dir.display()))?;
-        }
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create folder {}", dir.display()))?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! and returns: no token read, no async runtime, no network.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -323,7 +323,7 @@ impl Syncer<'_> {
         &self,
         targets: &[Target],
         writes: &[(usize, RoleCredentials, Option<String>)],
-        path: &PathBuf,
+        path: &Path,
         shown: &str,
         original: String,
         file: CredentialsFile,
@@ -404,7 +404,7 @@ fn storable(creds: &RoleCredentials) -> bool {
 }
 
 /// The credentials file's text and document; a missing file is an empty one.
-fn read_credentials(path: &PathBuf, shown: &str) -> Result<(String, CredentialsFile)> {
+fn read_credentials(path: &Path, shown: &str) -> Result<(String, CredentialsFile)> {
     match read_optional(path, shown)? {
         Some(text) => {
             let file = CredentialsFile::parse(&text).map_err(|e| {

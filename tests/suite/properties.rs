@@ -155,10 +155,10 @@ proptest! {
         let ours = ProfileFile::parse(&text);
         let sdk = sdk_view(&text);
         prop_assert_eq!(ours.is_ok(), sdk.is_some(), "disagree on accepting:\n{}", text);
-        if let (Ok(file), Some(sdk)) = (ours, sdk) {
-            if !has_ambiguous_duplicates(&text) {
-                prop_assert_eq!(our_view(&file), sdk, "\n{}", text);
-            }
+        if let (Ok(file), Some(sdk)) = (ours, sdk)
+            && !has_ambiguous_duplicates(&text)
+        {
+            prop_assert_eq!(our_view(&file), sdk, "\n{}", text);
         }
     }
 
