@@ -75,15 +75,16 @@ impl Environment {
         Ok(self.home()?.join(".aws").join("sso").join("cache"))
     }
 
-    /// An endpoint override for the SSO portal, as the SDKs read it.
-    pub fn sso_endpoint(&self) -> Option<String> {
+    /// An endpoint override for one service (`SSO`, `SSO_OIDC`, `STS`), as the SDKs
+    /// read it: `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self, service: &str) -> Option<String> {
         if self
             .var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
         {
             return None;
         }
-        self.var("AWS_ENDPOINT_URL_SSO")
+        self.var(&format!("AWS_ENDPOINT_URL_{service}"))
             .or_else(|| self.var("AWS_ENDPOINT_URL"))
             .map(str::to_string)
     }

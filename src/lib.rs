@@ -3,10 +3,13 @@
 //! `run` is the whole program; `main.rs` only hands it the process's arguments and
 //! environment, so the demo and tests can run it with their own.
 
+mod aws_clients;
 mod cli;
 mod credentials;
 mod environment;
 mod exit;
+mod fetch;
+mod oidc;
 mod output;
 mod portal;
 pub mod profile_file;
@@ -14,6 +17,7 @@ mod profiles;
 mod safe_write;
 mod secret;
 mod selection;
+mod sts;
 mod sync;
 mod timefmt;
 mod token_cache;

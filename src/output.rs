@@ -36,6 +36,7 @@ pub fn print_human(report: &SyncReport, quiet: bool) {
             Outcome::WouldWrite(t) => {
                 format!("would write, until {}", describe_expiry(*t, report.now))
             }
+            Outcome::WouldRefresh => "would refresh the SSO token, then write".to_string(),
             Outcome::Failed(f) => {
                 let _ = writeln!(err, "ssosync: profile {name}: {}", f.message);
                 continue;
@@ -64,6 +65,7 @@ pub fn print_json(report: &SyncReport, exit: Exit) {
                 Outcome::Fresh(t) => ("fresh", Some(*t), None),
                 Outcome::Written(t) => ("written", Some(*t), None),
                 Outcome::WouldWrite(t) => ("would_write", Some(*t), None),
+                Outcome::WouldRefresh => ("would_refresh", None, None),
                 Outcome::Failed(f) => ("failed", None, Some(f)),
             };
             json!({

@@ -59,16 +59,41 @@ pub struct SsoProfile {
     pub region: Option<String>,
 }
 
+/// One `AssumeRole` step of a chain: the profile that has `role_arn`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleHop {
+    pub profile: String,
+    pub role_arn: String,
+    pub session_name: Option<String>,
+    pub duration_seconds: Option<i32>,
+    pub external_id: Option<String>,
+    /// The hop profile's own `region`, for the STS endpoint.
+    pub region: Option<String>,
+}
+
+/// A profile that assumes a role, through `source_profile` links of any depth,
+/// starting from an SSO profile's role credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainedProfile {
+    pub name: String,
+    pub root: SsoProfile,
+    /// From the root outwards; the last hop is this profile itself.
+    pub hops: Vec<RoleHop>,
+    pub region: Option<String>,
+}
+
 /// What one config profile is, for our purpose.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProfileKind {
     Sso(SsoProfile),
+    Chained(ChainedProfile),
     /// Has SSO settings, but the SDKs would refuse it; the reason says why and how to fix it.
     Misconfigured(String),
     /// An sso-session profile with no account and role: it yields a token, not credentials.
     TokenOnly,
-    /// No SSO settings at all.
-    Other,
+    /// No SSO settings at all; `reason` says why when the profile looks related
+    /// (a role chain that does not start at an SSO profile).
+    Other(Option<String>),
 }
 
 /// Every profile in the config file, classified.
@@ -80,19 +105,32 @@ pub struct ProfileConfig {
 impl ProfileConfig {
     pub fn from_file(file: &ProfileFile) -> Self {
         let set = file.profile_set(FileKind::Config);
-        let profiles = set
+        let mut profiles: BTreeMap<String, ProfileKind> = set
             .profiles
             .iter()
             .map(|(name, props)| (name.clone(), classify(name, props, &set)))
             .collect();
+        let chains: Vec<(String, ProfileKind)> = set
+            .profiles
+            .iter()
+            .filter(|(_, props)| props.contains("role_arn"))
+            .map(|(name, _)| (name.clone(), resolve_chain(name, &set, &profiles)))
+            .collect();
+        profiles.extend(chains);
         ProfileConfig { profiles }
     }
 
-    /// Profiles that have SSO settings (valid or not), in name order.
+    /// Profiles ssosync syncs by default: SSO profiles, role chains that start at
+    /// one, and the misconfigured ones of either (so they get reported), in name order.
     pub fn sso_names(&self) -> impl Iterator<Item = &str> {
         self.profiles
             .iter()
-            .filter(|(_, k)| matches!(k, ProfileKind::Sso(_) | ProfileKind::Misconfigured(_)))
+            .filter(|(_, k)| {
+                matches!(
+                    k,
+                    ProfileKind::Sso(_) | ProfileKind::Chained(_) | ProfileKind::Misconfigured(_)
+                )
+            })
             .map(|(n, _)| n.as_str())
     }
 
@@ -111,7 +149,7 @@ const SSO_KEYS: [&str; 5] = [
 
 fn classify(name: &str, props: &Properties, set: &ProfileSet) -> ProfileKind {
     if !SSO_KEYS.iter().any(|k| props.contains(k)) {
-        return ProfileKind::Other;
+        return ProfileKind::Other(None);
     }
     match resolve(name, props, set) {
         Ok(Some(profile)) => ProfileKind::Sso(profile),
@@ -187,6 +225,96 @@ fn resolve(name: &str, props: &Properties, set: &ProfileSet) -> Result<Option<Ss
     }))
 }
 
+/// Follows `source_profile` from a profile with `role_arn` down to its root. As in
+/// the SDKs, `role_arn` makes a profile a hop even when it also has SSO settings.
+fn resolve_chain(
+    name: &str,
+    set: &ProfileSet,
+    classified: &BTreeMap<String, ProfileKind>,
+) -> ProfileKind {
+    let mut hops: Vec<RoleHop> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut mfa: Option<String> = None;
+    let mut current = name;
+    loop {
+        if seen.contains(&current) {
+            seen.push(current);
+            return ProfileKind::Misconfigured(format!(
+                "source_profile chain loops: {}; point one of them at an SSO profile",
+                seen.join(" → ")
+            ));
+        }
+        seen.push(current);
+        let Some(props) = set.profiles.get(current) else {
+            let from = seen[seen.len() - 2];
+            return ProfileKind::Misconfigured(format!(
+                "source_profile `{current}` (of profile {from}) does not exist; fix source_profile in [profile {from}]"
+            ));
+        };
+        let Some(role_arn) = props.get("role_arn") else {
+            return match classified.get(current) {
+                Some(ProfileKind::Sso(root)) => match mfa {
+                    Some(hop) => ProfileKind::Misconfigured(format!(
+                        "profile {hop} sets mfa_serial; ssosync cannot ask for an MFA code (remove it, or assume that role yourself)"
+                    )),
+                    None => {
+                        hops.reverse();
+                        ProfileKind::Chained(ChainedProfile {
+                            name: name.to_string(),
+                            root: root.clone(),
+                            hops,
+                            region: set
+                                .profiles
+                                .get(name)
+                                .and_then(|p| p.get("region"))
+                                .filter(|r| !r.is_empty())
+                                .map(str::to_string),
+                        })
+                    }
+                },
+                Some(ProfileKind::Misconfigured(reason)) => ProfileKind::Misconfigured(format!(
+                    "its chain starts at profile {current}, which is misconfigured: {reason}"
+                )),
+                _ => ProfileKind::Other(Some(format!(
+                    "its role chain starts at profile {current}, which is not an SSO profile; ssosync only chains from SSO profiles"
+                ))),
+            };
+        };
+        if props.contains("credential_source") {
+            return ProfileKind::Other(Some(format!(
+                "profile {current} uses credential_source; ssosync only chains from SSO profiles"
+            )));
+        }
+        if props.contains("mfa_serial") && mfa.is_none() {
+            mfa = Some(current.to_string());
+        }
+        let Some(source) = props.get("source_profile").filter(|s| !s.is_empty()) else {
+            return ProfileKind::Misconfigured(format!(
+                "profile {current} has role_arn but no source_profile; add source_profile = <an SSO profile>"
+            ));
+        };
+        hops.push(RoleHop {
+            profile: current.to_string(),
+            role_arn: role_arn.to_string(),
+            session_name: props.get("role_session_name").filter(|s| !s.is_empty()).map(str::to_string),
+            duration_seconds: match props.get("duration_seconds") {
+                None => None,
+                Some(v) => match v.parse::<i32>() {
+                    Ok(d) if (900..=43_200).contains(&d) => Some(d),
+                    _ => {
+                        return ProfileKind::Misconfigured(format!(
+                            "profile {current} has duration_seconds `{v}`; use a number of seconds from 900 to 43200"
+                        ));
+                    }
+                },
+            },
+            external_id: props.get("external_id").filter(|s| !s.is_empty()).map(str::to_string),
+            region: props.get("region").filter(|r| !r.is_empty()).map(str::to_string),
+        });
+        current = source;
+    }
+}
+
 fn required<'a>(props: &'a Properties, key: &str, section: &str) -> Result<&'a str, String> {
     props
         .get(key)
@@ -227,9 +355,51 @@ mod tests {
             def.sign_in.login_command("default"),
             "aws sso login --profile default"
         );
-        assert_eq!(config.get("plain"), Some(&ProfileKind::Other));
+        assert_eq!(config.get("plain"), Some(&ProfileKind::Other(None)));
         assert_eq!(config.get("token"), Some(&ProfileKind::TokenOnly));
         assert_eq!(config.sso_names().collect::<Vec<_>>(), ["default", "dev"]);
+    }
+
+    #[test]
+    fn resolves_role_chains_of_any_depth() {
+        let config = load(
+            "[profile root]\nsso_start_url = https://x/start\nsso_region = eu-west-1\nsso_account_id = 1\nsso_role_name = R\n\
+             [profile a]\nrole_arn = arn:aws:iam::2:role/A\nsource_profile = root\nexternal_id = ext\n\
+             [profile b]\nrole_arn = arn:aws:iam::3:role/B\nsource_profile = a\nduration_seconds = 900\nregion = us-west-2\n\
+             [profile loop1]\nrole_arn = arn:aws:iam::1:role/L\nsource_profile = loop2\n\
+             [profile loop2]\nrole_arn = arn:aws:iam::1:role/L\nsource_profile = loop1\n\
+             [profile missing]\nrole_arn = arn:aws:iam::1:role/M\nsource_profile = nowhere\n\
+             [profile mfa]\nrole_arn = arn:aws:iam::1:role/M\nsource_profile = root\nmfa_serial = arn:aws:iam::1:mfa/me\n\
+             [profile ec2]\nrole_arn = arn:aws:iam::1:role/E\ncredential_source = Ec2InstanceMetadata\n\
+             [profile keys]\nregion = x\n[profile fromkeys]\nrole_arn = arn:aws:iam::1:role/K\nsource_profile = keys\n",
+        );
+        let Some(ProfileKind::Chained(b)) = config.get("b") else {
+            panic!("{:?}", config.get("b"))
+        };
+        assert_eq!(b.root.name, "root");
+        let hops: Vec<_> = b.hops.iter().map(|h| h.profile.as_str()).collect();
+        assert_eq!(hops, ["a", "b"]);
+        assert_eq!(b.hops[0].external_id.as_deref(), Some("ext"));
+        assert_eq!(b.hops[1].duration_seconds, Some(900));
+        assert_eq!(b.region.as_deref(), Some("us-west-2"));
+        let reason = |n| match config.get(n) {
+            Some(ProfileKind::Misconfigured(r)) | Some(ProfileKind::Other(Some(r))) => r.clone(),
+            other => panic!("{n}: {other:?}"),
+        };
+        assert!(
+            reason("loop1").contains("loops: loop1 → loop2 → loop1"),
+            "{}",
+            reason("loop1")
+        );
+        assert!(reason("missing").contains("`nowhere`"));
+        assert!(reason("mfa").contains("mfa_serial"));
+        assert!(reason("ec2").contains("credential_source"));
+        assert!(reason("fromkeys").contains("not an SSO profile"));
+        let defaults: Vec<_> = config.sso_names().collect();
+        assert_eq!(
+            defaults,
+            ["a", "b", "loop1", "loop2", "mfa", "missing", "root"]
+        );
     }
 
     #[test]

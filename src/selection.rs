@@ -86,7 +86,7 @@ pub fn select(specs: &[ProfileSpec], config: &ProfileConfig) -> Result<Vec<Targe
                         spec.pattern
                     ));
                 }
-                Some(ProfileKind::Other) | Some(ProfileKind::TokenOnly) => {
+                Some(ProfileKind::Other(_)) | Some(ProfileKind::TokenOnly) => {
                     // Named explicitly: reported per profile, not a usage error.
                 }
                 Some(_) => {}

@@ -5,22 +5,19 @@
 //! what a real run would write. The no-op path (every entry fresh) reads two files
 //! and returns: no token read, no async runtime, no network.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
 
-use crate::credentials::{CredentialsFile, EntryState, is_storable};
+use crate::credentials::{CredentialsFile, EntryState};
 use crate::environment::{Environment, read_optional};
-use crate::portal::{Portal, PortalError, PortalSettings, RoleCredentials};
-use crate::profiles::{ProfileConfig, ProfileKind, SsoProfile};
+use crate::fetch::{self, FetchSettings, Wanted};
+use crate::portal::RoleCredentials;
+use crate::profiles::{ProfileConfig, ProfileKind};
 use crate::safe_write;
 use crate::selection::Target;
-use crate::timefmt::format_utc;
-use crate::token_cache::{TokenCache, TokenProblem};
 
 #[derive(Clone, Debug)]
 pub struct SyncOptions {
@@ -55,6 +52,8 @@ pub enum Outcome {
     Fresh(DateTime<Utc>),
     Written(DateTime<Utc>),
     WouldWrite(DateTime<Utc>),
+    /// Dry run: the SSO token must be refreshed first, which a dry run does not do.
+    WouldRefresh,
     Failed(Failure),
 }
 
@@ -76,7 +75,7 @@ pub struct SyncReport {
 /// What the first pass decided for one target.
 enum Decision {
     Done(Outcome),
-    Fetch(SsoProfile),
+    Fetch(Wanted),
 }
 
 fn failure(kind: FailureKind, message: impl Into<String>) -> Outcome {
@@ -113,11 +112,11 @@ impl Syncer<'_> {
         }
 
         let decisions: Vec<Decision> = targets.iter().map(|t| self.decide(t, &file)).collect();
-        let wanted: Vec<(usize, SsoProfile)> = decisions
+        let wanted: Vec<(usize, Wanted)> = decisions
             .iter()
             .enumerate()
             .filter_map(|(i, d)| match d {
-                Decision::Fetch(p) => Some((i, p.clone())),
+                Decision::Fetch(w) => Some((i, w.clone())),
                 Decision::Done(_) => None,
             })
             .collect();
@@ -130,12 +129,32 @@ impl Syncer<'_> {
             .collect();
 
         if !wanted.is_empty() {
-            let fetched = self.fetch(&wanted, &mut report.warnings)?;
+            let mut distinct: Vec<Wanted> = Vec::new();
+            for (_, w) in &wanted {
+                if !distinct.iter().any(|d| d.name() == w.name()) {
+                    distinct.push(w.clone());
+                }
+            }
+            let settings = FetchSettings {
+                timeout: self.options.timeout,
+                concurrency: self.options.concurrency,
+                dry_run: self.options.dry_run,
+            };
+            let fetched = fetch::fetch(
+                self.env,
+                &settings,
+                self.now,
+                &distinct,
+                &mut report.warnings,
+            )?;
             let mut writes: Vec<(usize, RoleCredentials, Option<String>)> = Vec::new();
-            for (i, profile) in &wanted {
-                match &fetched[&profile.name] {
+            for (i, w) in &wanted {
+                match &fetched[w.name()] {
                     Ok(creds) => {
-                        let region = profile.region.clone().filter(|_| self.options.write_region);
+                        let region = w
+                            .region()
+                            .map(str::to_string)
+                            .filter(|_| self.options.write_region);
                         writes.push((*i, creds.clone(), region));
                     }
                     Err(outcome) => outcomes[*i] = Some(outcome.clone()),
@@ -167,8 +186,9 @@ impl Syncer<'_> {
     }
 
     fn decide(&self, target: &Target, file: &CredentialsFile) -> Decision {
-        let profile = match self.config.get(&target.source) {
-            Some(ProfileKind::Sso(p)) => p.clone(),
+        let wanted = match self.config.get(&target.source) {
+            Some(ProfileKind::Sso(p)) => Wanted::Sso(p.clone()),
+            Some(ProfileKind::Chained(c)) => Wanted::Chained(c.clone()),
             Some(ProfileKind::Misconfigured(reason)) => {
                 return Decision::Done(failure(FailureKind::Config, reason.clone()));
             }
@@ -178,10 +198,13 @@ impl Syncer<'_> {
                     "has an sso_session but no sso_account_id and sso_role_name, so it has no role credentials to sync",
                 ));
             }
-            Some(ProfileKind::Other) | None => {
+            Some(ProfileKind::Other(Some(reason))) => {
+                return Decision::Done(failure(FailureKind::Config, reason.clone()));
+            }
+            Some(ProfileKind::Other(None)) | None => {
                 return Decision::Done(failure(
                     FailureKind::Config,
-                    "has no SSO settings (sso_session or sso_start_url); only SSO profiles can be synced",
+                    "has no SSO settings (sso_session or sso_start_url) and no role chain from one; only those can be synced",
                 ));
             }
         };
@@ -190,131 +213,8 @@ impl Syncer<'_> {
                 Decision::Done(protected(&target.target))
             }
             EntryState::Fresh(t) if !self.options.force => Decision::Done(Outcome::Fresh(t)),
-            _ => Decision::Fetch(profile),
+            _ => Decision::Fetch(wanted),
         }
-    }
-
-    /// Gets credentials for each distinct source profile, reading each token once
-    /// and calling the portal concurrently (bounded).
-    fn fetch(
-        &self,
-        wanted: &[(usize, SsoProfile)],
-        warnings: &mut Vec<String>,
-    ) -> Result<HashMap<String, Result<RoleCredentials, Outcome>>> {
-        let mut results: HashMap<String, Result<RoleCredentials, Outcome>> = HashMap::new();
-        let mut cache = TokenCache::new(self.env.sso_cache_dir()?);
-        let mut calls = Vec::new();
-        for (_, profile) in wanted {
-            if results.contains_key(&profile.name)
-                || calls
-                    .iter()
-                    .any(|(p, _): &(SsoProfile, _)| p.name == profile.name)
-            {
-                continue;
-            }
-            match cache.token(&profile.sign_in, self.now) {
-                Ok(token) => {
-                    tracing::debug!(
-                        profile = %profile.name,
-                        cache = %self.env.display_path(&token.path),
-                        expires = %format_utc(token.expires_at),
-                        "using cached SSO token"
-                    );
-                    calls.push((profile.clone(), token.token));
-                }
-                Err(problem) => {
-                    let fix = profile.sign_in.login_command(&profile.name);
-                    let message = match problem {
-                        TokenProblem::Missing => format!(
-                            "no SSO token cached for {}; run `{fix}`",
-                            profile.sign_in.start_url()
-                        ),
-                        TokenProblem::Expired(at) => {
-                            format!("the SSO token expired at {}; run `{fix}`", format_utc(at))
-                        }
-                        TokenProblem::Unreadable { path, reason } => format!(
-                            "cannot use token cache {} ({reason}); run `{fix}`",
-                            self.env.display_path(&path)
-                        ),
-                    };
-                    results.insert(
-                        profile.name.clone(),
-                        Err(failure(FailureKind::Login, message)),
-                    );
-                }
-            }
-        }
-        warnings.append(&mut cache.warnings);
-        if calls.is_empty() {
-            return Ok(results);
-        }
-
-        let settings = PortalSettings {
-            endpoint: self.env.sso_endpoint(),
-            timeout: self.options.timeout,
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
-        let concurrency = self.options.concurrency.max(1);
-        let fetched = runtime.block_on(async move {
-            let mut regions: Vec<&str> = calls.iter().map(|(p, _)| p.sign_in.region()).collect();
-            regions.sort_unstable();
-            regions.dedup();
-            let portal = Arc::new(Portal::new(regions, &settings));
-            let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
-            let mut tasks = tokio::task::JoinSet::new();
-            for (profile, token) in calls {
-                let portal = Arc::clone(&portal);
-                let permits = Arc::clone(&permits);
-                tasks.spawn(async move {
-                    let _permit = permits.acquire_owned().await;
-                    let result = portal
-                        .role_credentials(
-                            profile.sign_in.region(),
-                            &token,
-                            &profile.account_id,
-                            &profile.role_name,
-                        )
-                        .await;
-                    (profile, result)
-                });
-            }
-            let mut out = Vec::new();
-            while let Some(joined) = tasks.join_next().await {
-                out.push(joined);
-            }
-            out
-        });
-        for joined in fetched {
-            let (profile, result) =
-                joined.map_err(|e| anyhow!("a portal call did not finish: {e}"))?;
-            let outcome = match result {
-                Ok(creds) if storable(&creds) => Ok(creds),
-                Ok(_) => Err(failure(
-                    FailureKind::Portal,
-                    "the portal returned a credential value with whitespace or control characters; refusing to store it",
-                )),
-                Err(PortalError::LoginRequired) => Err(failure(
-                    FailureKind::Login,
-                    format!(
-                        "the SSO token was rejected (expired or revoked); run `{}`",
-                        profile.sign_in.login_command(&profile.name)
-                    ),
-                )),
-                Err(PortalError::NoAccess) => Err(failure(
-                    FailureKind::NoAccess,
-                    format!(
-                        "no access to role {} in account {}; check sso_role_name and sso_account_id",
-                        profile.role_name, profile.account_id
-                    ),
-                )),
-                Err(PortalError::Failed(message)) => Err(failure(FailureKind::Portal, message)),
-            };
-            results.insert(profile.name.clone(), outcome);
-        }
-        Ok(results)
     }
 
     /// Applies the fetched credentials: on a copy for `--dry-run`, else under the lock.
@@ -395,12 +295,6 @@ fn protected(name: &str) -> Outcome {
             "[{name}] holds long-term keys (an access key without a session token); not overwriting them without --force"
         ),
     )
-}
-
-fn storable(creds: &RoleCredentials) -> bool {
-    is_storable(&creds.access_key_id)
-        && is_storable(creds.secret_access_key.expose())
-        && is_storable(creds.session_token.expose())
 }
 
 /// The credentials file's text and document; a missing file is an empty one.

@@ -2,7 +2,8 @@
 //!
 //! A token is found by the SHA-1 of its session name (or legacy start URL); failing
 //! that, by scanning the folder for a token with the same start URL and region.
-//! Each token is read at most once per run.
+//! Each token is read at most once per run. A refreshed token is written back to
+//! the same file, atomically, keeping every field the CLI wrote.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,41 +11,52 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::oidc::RefreshedToken;
 use crate::profiles::SignIn;
 use crate::secret::Secret;
 use crate::timefmt::parse_timestamp;
 
-/// A usable access token.
+/// A cached access token, expired or not: the caller decides what it is good for.
 #[derive(Clone, Debug)]
-pub struct AccessToken {
+pub struct CachedToken {
     pub token: Secret,
     pub expires_at: DateTime<Utc>,
     pub path: PathBuf,
+    start_url: Option<String>,
+    region: Option<String>,
+    pub refresh: Option<RefreshMaterial>,
 }
 
-/// Why a sign-in has no usable token; every variant is fixed by logging in.
+/// What SSO-OIDC needs to refresh a token: all four fields must be present.
+#[derive(Clone, Debug)]
+pub struct RefreshMaterial {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub refresh_token: Secret,
+    pub registration_expires_at: DateTime<Utc>,
+}
+
+impl CachedToken {
+    /// Refreshable: has all four refresh fields and the registration is current.
+    pub fn refreshable(&self, now: DateTime<Utc>) -> bool {
+        self.refresh
+            .as_ref()
+            .is_some_and(|r| r.registration_expires_at > now)
+    }
+}
+
+/// Why a sign-in has no token; both are fixed by logging in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TokenProblem {
     Missing,
-    Expired(DateTime<Utc>),
     Unreadable { path: PathBuf, reason: String },
-}
-
-/// What the cache holds for one file, before we decide whether it fits.
-#[derive(Clone, Debug)]
-struct CachedFile {
-    start_url: Option<String>,
-    region: Option<String>,
-    token: Secret,
-    expires_at: DateTime<Utc>,
-    path: PathBuf,
 }
 
 pub struct TokenCache {
     dir: PathBuf,
-    found: HashMap<SignIn, Result<AccessToken, TokenProblem>>,
+    found: HashMap<SignIn, Result<CachedToken, TokenProblem>>,
     /// Every token file in the folder, read on the first fallback lookup.
-    scanned: Option<Vec<CachedFile>>,
+    scanned: Option<Vec<CachedToken>>,
     /// Files skipped while scanning, reported once.
     pub warnings: Vec<String>,
 }
@@ -63,56 +75,27 @@ impl TokenCache {
         }
     }
 
-    /// The token for `sign_in`, valid at `now`.
-    pub fn token(
-        &mut self,
-        sign_in: &SignIn,
-        now: DateTime<Utc>,
-    ) -> Result<AccessToken, TokenProblem> {
+    /// The cached token for `sign_in`.
+    pub fn token(&mut self, sign_in: &SignIn) -> Result<CachedToken, TokenProblem> {
         if let Some(found) = self.found.get(sign_in) {
             return found.clone();
         }
-        let found = self.lookup(sign_in, now);
+        let found = self.lookup(sign_in);
         self.found.insert(sign_in.clone(), found.clone());
         found
     }
 
-    fn lookup(
-        &mut self,
-        sign_in: &SignIn,
-        now: DateTime<Utc>,
-    ) -> Result<AccessToken, TokenProblem> {
+    fn lookup(&mut self, sign_in: &SignIn) -> Result<CachedToken, TokenProblem> {
         let path = self.dir.join(cache_file_name(sign_in.cache_identifier()));
-        let direct = match std::fs::read(&path) {
-            Ok(bytes) => match parse_cache_file(&bytes, &path) {
-                Ok(Some(file)) => Some(file),
-                Ok(None) => None,
-                Err(reason) => return Err(TokenProblem::Unreadable { path, reason }),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(TokenProblem::Unreadable {
-                    path,
-                    reason: e.to_string(),
-                });
-            }
-        };
-        let file = match direct {
-            Some(file) => file,
-            None => self.scan(sign_in).ok_or(TokenProblem::Missing)?,
-        };
-        if file.expires_at <= now {
-            return Err(TokenProblem::Expired(file.expires_at));
+        match read_token_file(&path) {
+            Ok(Some(token)) => Ok(token),
+            Ok(None) => self.scan(sign_in).ok_or(TokenProblem::Missing),
+            Err(problem) => Err(problem),
         }
-        Ok(AccessToken {
-            token: file.token,
-            expires_at: file.expires_at,
-            path: file.path,
-        })
     }
 
     /// The newest token in the folder for the same start URL (and region, when recorded).
-    fn scan(&mut self, sign_in: &SignIn) -> Option<CachedFile> {
+    fn scan(&mut self, sign_in: &SignIn) -> Option<CachedToken> {
         if self.scanned.is_none() {
             let (files, warnings) = scan_dir(&self.dir);
             self.scanned = Some(files);
@@ -128,7 +111,50 @@ impl TokenCache {
     }
 }
 
-fn scan_dir(dir: &Path) -> (Vec<CachedFile>, Vec<String>) {
+/// Reads one token file; `Ok(None)` when it does not exist or holds no token.
+pub fn read_token_file(path: &Path) -> Result<Option<CachedToken>, TokenProblem> {
+    match std::fs::read(path) {
+        Ok(bytes) => parse_cache_file(&bytes, path).map_err(|reason| TokenProblem::Unreadable {
+            path: path.to_path_buf(),
+            reason,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(TokenProblem::Unreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Writes a refreshed token into its cache file: `accessToken`, `expiresAt` (the
+/// CLI's `…Z` form) and, when rotated, `refreshToken` change; every other field
+/// (including ones we do not know) stays, in its order.
+pub fn write_refreshed(path: &Path, refreshed: &RefreshedToken) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut map: Map<String, Value> = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is no longer a JSON object", path.display()))?;
+    let mut set = |name: &str, value: String| {
+        let key = map
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(name))
+            .cloned()
+            .unwrap_or_else(|| name.to_string());
+        map.insert(key, Value::String(value));
+    };
+    set("accessToken", refreshed.access_token.expose().to_string());
+    set(
+        "expiresAt",
+        crate::timefmt::format_utc(refreshed.expires_at),
+    );
+    if let Some(rt) = &refreshed.refresh_token {
+        set("refreshToken", rt.expose().to_string());
+    }
+    let text = serde_json::to_string(&map).context("cannot encode the token")?;
+    crate::safe_write::stage(path, &text)?.commit()
+}
+
+fn scan_dir(dir: &Path) -> (Vec<CachedToken>, Vec<String>) {
     let mut files = Vec::new();
     let mut warnings = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -155,7 +181,7 @@ fn scan_dir(dir: &Path) -> (Vec<CachedFile>, Vec<String>) {
 }
 
 /// `Ok(None)` for a file without `accessToken` (a client registration).
-fn parse_cache_file(bytes: &[u8], path: &Path) -> Result<Option<CachedFile>, String> {
+fn parse_cache_file(bytes: &[u8], path: &Path) -> Result<Option<CachedToken>, String> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
     let Value::Object(map) = value else {
@@ -178,12 +204,29 @@ fn parse_cache_file(bytes: &[u8], path: &Path) -> Result<Option<CachedFile>, Str
         Some(Value::String(s)) => Some(s.clone()),
         _ => None,
     };
-    Ok(Some(CachedFile {
+    let refresh = match (
+        text("clientId"),
+        text("clientSecret"),
+        text("refreshToken"),
+        text("registrationExpiresAt").and_then(|t| parse_timestamp(&t)),
+    ) {
+        (Some(client_id), Some(secret), Some(refresh_token), Some(registration_expires_at)) => {
+            Some(RefreshMaterial {
+                client_id,
+                client_secret: Secret::new(secret),
+                refresh_token: Secret::new(refresh_token),
+                registration_expires_at,
+            })
+        }
+        _ => None,
+    };
+    Ok(Some(CachedToken {
         start_url: text("startUrl"),
         region: text("region"),
         token: Secret::new(token.clone()),
         expires_at,
         path: path.to_path_buf(),
+        refresh,
     }))
 }
 

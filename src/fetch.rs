@@ -1,0 +1,478 @@
+//! Getting credentials for the profiles a sync needs: read each sign-in's token once,
+//! refresh it when it is about to lapse, ask the portal for each SSO role
+//! (concurrently, bounded), then walk role chains one hop level at a time.
+//!
+//! Sources always come fresh from SSO, never from keys in the credentials file: the
+//! SDKs would sign a chain with stale static keys there.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use tokio::runtime::Runtime;
+
+use crate::aws_clients::{ClientFactory, ClientSettings};
+use crate::credentials::is_storable;
+use crate::environment::Environment;
+use crate::portal::{self, PortalError, RoleCredentials};
+use crate::profiles::{ChainedProfile, SignIn, SsoProfile};
+use crate::secret::Secret;
+use crate::sts::{self, AssumeError};
+use crate::sync::{Failure, FailureKind, Outcome};
+use crate::timefmt::format_utc;
+use crate::token_cache::{self, CachedToken, TokenCache, TokenProblem};
+use crate::{oidc, safe_write};
+
+/// Tokens expiring sooner than this are refreshed first, as the SDKs do.
+const REFRESH_WINDOW: Duration = Duration::from_secs(5 * 60);
+
+/// A profile whose credentials must be fetched.
+#[derive(Clone, Debug)]
+pub enum Wanted {
+    Sso(SsoProfile),
+    Chained(ChainedProfile),
+}
+
+impl Wanted {
+    pub fn name(&self) -> &str {
+        match self {
+            Wanted::Sso(p) => &p.name,
+            Wanted::Chained(c) => &c.name,
+        }
+    }
+
+    fn root(&self) -> &SsoProfile {
+        match self {
+            Wanted::Sso(p) => p,
+            Wanted::Chained(c) => &c.root,
+        }
+    }
+
+    /// The profile's own `region`, for `--region`.
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            Wanted::Sso(p) => p.region.as_deref(),
+            Wanted::Chained(c) => c.region.as_deref(),
+        }
+    }
+}
+
+pub struct FetchSettings {
+    pub timeout: Duration,
+    pub concurrency: usize,
+    /// Dry run: no token refresh (it would rotate the refresh token and write the cache).
+    pub dry_run: bool,
+}
+
+/// Per profile name: its credentials, or the outcome that replaces them.
+pub type Fetched = HashMap<String, Result<RoleCredentials, Outcome>>;
+
+fn failed(kind: FailureKind, message: impl Into<String>) -> Outcome {
+    Outcome::Failed(Failure {
+        kind,
+        message: message.into(),
+    })
+}
+
+/// What a sign-in's token is good for, decided before any network call.
+enum TokenPlan {
+    Use(Secret),
+    Refresh(CachedToken),
+    Unusable(Outcome),
+}
+
+pub fn fetch(
+    env: &Environment,
+    settings: &FetchSettings,
+    now: DateTime<Utc>,
+    wanted: &[Wanted],
+    warnings: &mut Vec<String>,
+) -> Result<Fetched> {
+    let mut roots: Vec<&SsoProfile> = Vec::new();
+    for w in wanted {
+        if !roots.iter().any(|r| r.name == w.root().name) {
+            roots.push(w.root());
+        }
+    }
+
+    // One token read per sign-in, whatever the number of profiles sharing it.
+    let mut cache = TokenCache::new(env.sso_cache_dir()?);
+    let mut plans: HashMap<SignIn, TokenPlan> = HashMap::new();
+    for root in &roots {
+        if plans.contains_key(&root.sign_in) {
+            continue;
+        }
+        let plan = plan_token(env, &mut cache, root, now);
+        plans.insert(root.sign_in.clone(), plan);
+    }
+    warnings.append(&mut cache.warnings);
+
+    let mut results: Fetched = HashMap::new();
+    let needs_network = plans.values().any(|p| !matches!(p, TokenPlan::Unusable(_)));
+    if needs_network {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let clients = Arc::new(ClientFactory::new(ClientSettings::from_env(
+            env,
+            settings.timeout,
+        )));
+        let mut tokens: HashMap<SignIn, Result<Secret, Outcome>> = HashMap::new();
+        for (sign_in, plan) in plans {
+            let token = match plan {
+                TokenPlan::Use(token) => Ok(token),
+                TokenPlan::Unusable(outcome) => Err(outcome),
+                TokenPlan::Refresh(_) if settings.dry_run => Err(Outcome::WouldRefresh),
+                TokenPlan::Refresh(cached) => refresh(
+                    env,
+                    &runtime,
+                    &clients,
+                    &sign_in,
+                    roots_login(&roots, &sign_in),
+                    cached,
+                    now,
+                    warnings,
+                ),
+            };
+            tokens.insert(sign_in, token);
+        }
+        let fetched =
+            runtime.block_on(fetch_roots(&clients, &roots, &tokens, settings.concurrency));
+        results.extend(fetched);
+        let chains: Vec<&ChainedProfile> = wanted
+            .iter()
+            .filter_map(|w| match w {
+                Wanted::Chained(c) => Some(c),
+                Wanted::Sso(_) => None,
+            })
+            .collect();
+        if !chains.is_empty() {
+            let hops = runtime.block_on(walk_chains(
+                &clients,
+                &chains,
+                &results,
+                now,
+                settings.concurrency,
+            ));
+            results.extend(hops);
+        }
+    } else {
+        for root in &roots {
+            if let Some(TokenPlan::Unusable(outcome)) = plans.get(&root.sign_in) {
+                results.insert(root.name.clone(), Err(outcome.clone()));
+            }
+        }
+        for w in wanted {
+            if let Wanted::Chained(c) = w {
+                let root = results[&c.root.name].clone();
+                results.insert(c.name.clone(), root);
+            }
+        }
+    }
+    Ok(results)
+}
+
+/// The login command for a sign-in, named after the first profile using it.
+fn roots_login(roots: &[&SsoProfile], sign_in: &SignIn) -> String {
+    roots
+        .iter()
+        .find(|r| &r.sign_in == sign_in)
+        .map(|r| sign_in.login_command(&r.name))
+        .unwrap_or_default()
+}
+
+fn plan_token(
+    env: &Environment,
+    cache: &mut TokenCache,
+    root: &SsoProfile,
+    now: DateTime<Utc>,
+) -> TokenPlan {
+    let fix = root.sign_in.login_command(&root.name);
+    let cached = match cache.token(&root.sign_in) {
+        Ok(cached) => cached,
+        Err(TokenProblem::Missing) => {
+            return TokenPlan::Unusable(failed(
+                FailureKind::Login,
+                format!(
+                    "no SSO token cached for {}; run `{fix}`",
+                    root.sign_in.start_url()
+                ),
+            ));
+        }
+        Err(TokenProblem::Unreadable { path, reason }) => {
+            return TokenPlan::Unusable(failed(
+                FailureKind::Login,
+                format!(
+                    "cannot use token cache {} ({reason}); run `{fix}`",
+                    env.display_path(&path)
+                ),
+            ));
+        }
+    };
+    let window = chrono::Duration::from_std(REFRESH_WINDOW).unwrap_or_default();
+    tracing::debug!(
+        sign_in = %root.sign_in.cache_identifier(),
+        cache = %env.display_path(&cached.path),
+        expires = %format_utc(cached.expires_at),
+        refreshable = cached.refreshable(now),
+        "using cached SSO token"
+    );
+    if cached.expires_at > now + window {
+        TokenPlan::Use(cached.token)
+    } else if cached.refreshable(now) {
+        TokenPlan::Refresh(cached)
+    } else if cached.expires_at > now {
+        TokenPlan::Use(cached.token)
+    } else {
+        TokenPlan::Unusable(failed(
+            FailureKind::Login,
+            format!(
+                "the SSO token expired at {}; run `{fix}`",
+                format_utc(cached.expires_at)
+            ),
+        ))
+    }
+}
+
+/// Refreshes a token under a lock on its cache file, so concurrent runs refresh once
+/// and never lose a rotated refresh token: after the lock, re-read; another run may
+/// have refreshed already.
+#[allow(clippy::too_many_arguments)]
+fn refresh(
+    env: &Environment,
+    runtime: &Runtime,
+    clients: &ClientFactory,
+    sign_in: &SignIn,
+    fix: String,
+    cached: CachedToken,
+    now: DateTime<Utc>,
+    warnings: &mut Vec<String>,
+) -> Result<Secret, Outcome> {
+    let shown = env.display_path(&cached.path);
+    let login = |why: String| {
+        failed(
+            FailureKind::Login,
+            format!("cannot refresh the SSO token: {why}; run `{fix}`"),
+        )
+    };
+    let _lock = safe_write::lock(&cached.path, Duration::from_secs(60))
+        .map_err(|e| login(format!("{e:#}")))?;
+    let current = match token_cache::read_token_file(&cached.path) {
+        Ok(Some(current)) => current,
+        Ok(None) => return Err(login(format!("{shown} disappeared"))),
+        Err(TokenProblem::Unreadable { reason, .. }) => {
+            return Err(login(format!("{shown}: {reason}")));
+        }
+        Err(TokenProblem::Missing) => return Err(login(format!("{shown} disappeared"))),
+    };
+    let window = chrono::Duration::from_std(REFRESH_WINDOW).unwrap_or_default();
+    if current.expires_at > now + window {
+        tracing::debug!(cache = %shown, "another process refreshed the token already");
+        return Ok(current.token);
+    }
+    let Some(material) = current
+        .refresh
+        .as_ref()
+        .filter(|_| current.refreshable(now))
+    else {
+        return Err(login("the token has no current client registration".into()));
+    };
+    let client = clients.oidc(sign_in.region());
+    let refreshed = runtime
+        .block_on(oidc::refresh(
+            &client,
+            &material.client_id,
+            &material.client_secret,
+            &material.refresh_token,
+            now,
+        ))
+        .map_err(login)?;
+    tracing::info!(cache = %shown, expires = %format_utc(refreshed.expires_at), "refreshed the SSO token");
+    if let Err(e) = token_cache::write_refreshed(&cached.path, &refreshed) {
+        // The new token still works for this run; the next run will need a login
+        // if the refresh token was rotated.
+        warnings.push(format!(
+            "cannot write the refreshed token back to {shown}: {e:#}"
+        ));
+    }
+    Ok(refreshed.access_token)
+}
+
+/// GetRoleCredentials for every root with a usable token, at most `concurrency` at once.
+async fn fetch_roots(
+    clients: &Arc<ClientFactory>,
+    roots: &[&SsoProfile],
+    tokens: &HashMap<SignIn, Result<Secret, Outcome>>,
+    concurrency: usize,
+) -> Fetched {
+    let mut results: Fetched = HashMap::new();
+    let mut sso_clients: HashMap<&str, aws_sdk_sso::Client> = HashMap::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for root in roots {
+        let token = match &tokens[&root.sign_in] {
+            Ok(token) => token.clone(),
+            Err(outcome) => {
+                results.insert(root.name.clone(), Err(outcome.clone()));
+                continue;
+            }
+        };
+        let region = root.sign_in.region();
+        let client = sso_clients
+            .entry(region)
+            .or_insert_with(|| clients.sso(region))
+            .clone();
+        let permits = Arc::clone(&permits);
+        let root = (*root).clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let result =
+                portal::role_credentials(&client, &token, &root.account_id, &root.role_name).await;
+            (root, result)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((root, result)) = joined else {
+            continue;
+        };
+        let outcome = match result {
+            Ok(creds) if storable(&creds) => Ok(creds),
+            Ok(_) => Err(unstorable()),
+            Err(PortalError::LoginRequired) => Err(failed(
+                FailureKind::Login,
+                format!(
+                    "the SSO token was rejected (expired or revoked); run `{}`",
+                    root.sign_in.login_command(&root.name)
+                ),
+            )),
+            Err(PortalError::NoAccess) => Err(failed(
+                FailureKind::NoAccess,
+                format!(
+                    "no access to role {} in account {}; check sso_role_name and sso_account_id",
+                    root.role_name, root.account_id
+                ),
+            )),
+            Err(PortalError::Failed(message)) => Err(failed(FailureKind::Portal, message)),
+        };
+        results.insert(root.name.clone(), outcome);
+    }
+    for root in roots {
+        results.entry(root.name.clone()).or_insert_with(|| {
+            Err(failed(
+                FailureKind::Portal,
+                "the portal call did not finish",
+            ))
+        });
+    }
+    results
+}
+
+/// AssumeRole along every chain, one depth at a time, so a hop shared by several
+/// chains is assumed once and each level runs concurrently.
+async fn walk_chains(
+    clients: &Arc<ClientFactory>,
+    chains: &[&ChainedProfile],
+    roots: &Fetched,
+    now: DateTime<Utc>,
+    concurrency: usize,
+) -> Fetched {
+    let session_name = format!("ssosync-{}", now.timestamp());
+    // Credentials per hop profile, seeded with the SSO roots.
+    let mut known: Fetched = roots.clone();
+    let depth = chains.iter().map(|c| c.hops.len()).max().unwrap_or(0);
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    for level in 0..depth {
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut started: HashSet<String> = HashSet::new();
+        for chain in chains {
+            let Some(hop) = chain.hops.get(level) else {
+                continue;
+            };
+            if known.contains_key(&hop.profile) || !started.insert(hop.profile.clone()) {
+                continue;
+            }
+            let source = if level == 0 {
+                &chain.root.name
+            } else {
+                &chain.hops[level - 1].profile
+            };
+            let source_creds = match &known[source] {
+                Ok(creds) => creds.clone(),
+                Err(outcome) => {
+                    // Name the root once; deeper hops pass its failure on as it is.
+                    let outcome = match outcome {
+                        Outcome::Failed(f) if level == 0 => {
+                            failed(f.kind, format!("source profile {source}: {}", f.message))
+                        }
+                        other => other.clone(),
+                    };
+                    known.insert(hop.profile.clone(), Err(outcome));
+                    continue;
+                }
+            };
+            let region = hop
+                .region
+                .clone()
+                .or_else(|| chain.region.clone())
+                .or_else(|| chain.root.region.clone())
+                .unwrap_or_else(|| chain.root.sign_in.region().to_string());
+            let client = clients.sts(&region, &source_creds);
+            let hop = hop.clone();
+            let permits = Arc::clone(&permits);
+            let session_name = session_name.clone();
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let result = sts::assume_role(&client, &hop, &session_name).await;
+                (hop, result)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((hop, result)) = joined else { continue };
+            let outcome = match result {
+                Ok(creds) if storable(&creds) => Ok(creds),
+                Ok(_) => Err(unstorable()),
+                Err(AssumeError::Denied(detail)) => Err(failed(
+                    FailureKind::NoAccess,
+                    format!(
+                        "cannot assume {} (profile {}): {detail}",
+                        hop.role_arn, hop.profile
+                    ),
+                )),
+                Err(AssumeError::Failed(message)) => Err(failed(
+                    FailureKind::Portal,
+                    format!(
+                        "cannot assume {} (profile {}): {message}",
+                        hop.role_arn, hop.profile
+                    ),
+                )),
+            };
+            known.insert(hop.profile.clone(), outcome);
+        }
+    }
+    chains
+        .iter()
+        .map(|c| {
+            let result = known
+                .get(&c.name)
+                .cloned()
+                .unwrap_or_else(|| Err(failed(FailureKind::Portal, "the chain was not walked")));
+            (c.name.clone(), result)
+        })
+        .collect()
+}
+
+fn unstorable() -> Outcome {
+    failed(
+        FailureKind::Portal,
+        "the service returned a credential value with whitespace or control characters; refusing to store it",
+    )
+}
+
+fn storable(creds: &RoleCredentials) -> bool {
+    is_storable(&creds.access_key_id)
+        && is_storable(creds.secret_access_key.expose())
+        && is_storable(creds.session_token.expose())
+}
