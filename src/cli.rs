@@ -1,8 +1,9 @@
-//! The command line.
+//! The command line. `ssosync` alone (or `ssosync sync`) syncs; the other
+//! subcommands are the other ways people use credentials.
 
 use std::time::Duration;
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::timefmt::parse_duration;
 
@@ -13,8 +14,43 @@ use crate::timefmt::parse_duration;
 /// changing nothing else in that file. Entries that are still fresh are left alone
 /// without any network call.
 #[derive(Debug, Parser)]
-#[command(name = "ssosync", version, max_term_width = 100)]
+#[command(
+    name = "ssosync",
+    version,
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub sync: SyncArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sync SSO profiles into the credentials file (the default command).
+    Sync(SyncArgs),
+    /// Show every SSO and chained profile, its token and its entry (no network).
+    Status(StatusArgs),
+    /// Print one profile's credentials as shell variables (or JSON, or dotenv).
+    Export(ExportArgs),
+    /// Print one profile's credentials for `credential_process` in ~/.aws/config.
+    Process(ProcessArgs),
+    /// Print a prompt hook that keeps entries fresh (`eval "$(ssosync hook bash)"`).
+    Hook(HookArgs),
+    /// Keep running and rotate each entry before it expires.
+    Watch(WatchArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout.
+    Man,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct SyncArgs {
     /// Profile to sync, optionally written under another name (`dev:default`).
     /// SRC may be a glob (`lab*`, `?`). Repeatable. Default: every SSO profile.
     #[arg(short, long = "profile", value_name = "SRC[:DST]")]
@@ -24,10 +60,6 @@ pub struct Cli {
     #[arg(long)]
     pub force: bool,
 
-    /// An entry expiring later than now plus this is fresh and left alone.
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
-    pub min_ttl: Duration,
-
     /// Also write each profile's `region` into its credentials entry.
     #[arg(long)]
     pub region: bool,
@@ -35,6 +67,17 @@ pub struct Cli {
     /// Show a diff of what would change (secrets hidden) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options every command that may fetch credentials shares.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CommonArgs {
+    /// An entry expiring later than now plus this is fresh and left alone.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub min_ttl: Duration,
 
     /// Print one JSON report on stdout.
     #[arg(long)]
@@ -48,11 +91,122 @@ pub struct Cli {
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
 
-    /// Give up on a portal request after this long (retries get three times this).
+    /// Give up on a request after this long (retries get three times this).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
 
-    /// At most this many portal requests at once.
+    /// At most this many requests at once.
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// An entry expiring later than now plus this counts as fresh.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub min_ttl: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// `export AWS_…='…'` for bash and zsh.
+    Env,
+    /// `AWS_…='…'` without `export`.
+    EnvNoExport,
+    /// `set -gx AWS_… '…'` for fish.
+    Fish,
+    /// `$Env:AWS_… = '…'` for PowerShell.
+    Powershell,
+    /// `set AWS_…=…` for cmd.exe.
+    WindowsCmd,
+    /// `AWS_…=…` lines for .env files (docker --env-file, direnv dotenv).
+    Dotenv,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The profile (default: $AWS_PROFILE, else `default`).
+    #[arg(short, long = "profile", value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    #[arg(long, value_enum, default_value_t = ExportFormat::Env)]
+    pub format: ExportFormat,
+
+    /// Do not write fetched credentials into the credentials file.
+    #[arg(long)]
+    pub no_write: bool,
+
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// The profile (default: $AWS_PROFILE, else `default`).
+    #[arg(short, long = "profile", value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    /// Do not write fetched credentials into the credentials file.
+    #[arg(long)]
+    pub no_write: bool,
+
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+}
+
+/// Fetch options for the one-profile commands.
+#[derive(Debug, Args, Clone)]
+pub struct FetchArgs {
+    /// Reuse an entry expiring later than now plus this.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub min_ttl: Duration,
+
+    /// Give up on a request after this long (retries get three times this).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Log what happens to stderr.
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HookShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    pub shell: HookShell,
+
+    /// Run the sync at most once per this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub interval: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Profiles to keep fresh, as for sync (default: every SSO profile).
+    #[arg(short, long = "profile", value_name = "SRC[:DST]")]
+    pub profiles: Vec<String>,
+
+    /// Also write each profile's `region`.
+    #[arg(long)]
+    pub region: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
 }

@@ -99,6 +99,22 @@ impl CredentialsFile {
         }
     }
 
+    /// The short-lived credentials stored under `name`, when complete.
+    pub fn entry(&self, name: &str) -> Option<RoleCredentials> {
+        let props = self.merged(name)?;
+        let get = |k| Self::value(&props, k).filter(|v| !v.is_empty());
+        let token = get(SESSION_TOKEN).or_else(|| get(SECURITY_TOKEN))?;
+        let expiration = get(EXPIRATION)
+            .or_else(|| get(YAWSSO_EXPIRATION))
+            .and_then(|v| parse_timestamp(&v))?;
+        Some(RoleCredentials {
+            access_key_id: get(ACCESS_KEY_ID)?,
+            secret_access_key: crate::secret::Secret::new(get(SECRET_ACCESS_KEY)?),
+            session_token: crate::secret::Secret::new(token),
+            expiration,
+        })
+    }
+
     /// Writes `creds` as profile `name`, in place when the section exists.
     pub fn write_entry(&mut self, name: &str, creds: &RoleCredentials, region: Option<&str>) {
         let expiration = format_utc(creds.expiration);

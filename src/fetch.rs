@@ -167,7 +167,9 @@ pub fn fetch(
         }
         for w in wanted {
             if let Wanted::Chained(c) = w {
-                let root = results[&c.root.name].clone();
+                let root = results[&c.root.name]
+                    .clone()
+                    .map_err(|o| from_source(&c.root.name, o));
                 results.insert(c.name.clone(), root);
             }
         }
@@ -403,11 +405,10 @@ async fn walk_chains(
                 Ok(creds) => creds.clone(),
                 Err(outcome) => {
                     // Name the root once; deeper hops pass its failure on as it is.
-                    let outcome = match outcome {
-                        Outcome::Failed(f) if level == 0 => {
-                            failed(f.kind, format!("source profile {source}: {}", f.message))
-                        }
-                        other => other.clone(),
+                    let outcome = if level == 0 {
+                        from_source(source, outcome.clone())
+                    } else {
+                        outcome.clone()
                     };
                     known.insert(hop.profile.clone(), Err(outcome));
                     continue;
@@ -462,6 +463,14 @@ async fn walk_chains(
             (c.name.clone(), result)
         })
         .collect()
+}
+
+/// A chain's failure that comes from its SSO root, naming that root.
+fn from_source(source: &str, outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome::Failed(f) => failed(f.kind, format!("source profile {source}: {}", f.message)),
+        other => other,
+    }
 }
 
 fn unstorable() -> Outcome {

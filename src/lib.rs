@@ -8,7 +8,9 @@ mod cli;
 mod credentials;
 mod environment;
 mod exit;
+mod export;
 mod fetch;
+mod hook;
 mod oidc;
 mod output;
 mod portal;
@@ -17,25 +19,27 @@ mod profiles;
 mod safe_write;
 mod secret;
 mod selection;
+mod status;
 mod sts;
 mod sync;
 mod timefmt;
 mod token_cache;
+mod watch;
 
 use std::ffi::OsString;
 
 use anyhow::{Result, anyhow};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 pub use environment::Environment;
 pub use exit::Exit;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command, SyncArgs};
 use crate::environment::read_optional;
 use crate::profile_file::ProfileFile;
 use crate::profiles::ProfileConfig;
 use crate::selection::{ProfileSpec, select};
-use crate::sync::{FailureKind, Outcome, SyncOptions, Syncer};
+use crate::sync::{FailureKind, Mode, Outcome, SyncOptions, Syncer};
 
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &Environment) -> Exit {
     let cli = match Cli::try_parse_from(args) {
@@ -49,8 +53,40 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &En
             };
         }
     };
-    init_logging(cli.verbose);
-    match sync_command(&cli, env) {
+    let result = match &cli.command {
+        None => sync_command(&cli.sync, env),
+        Some(Command::Sync(args)) => sync_command(args, env),
+        Some(Command::Status(args)) => status::run(args, env).map_err(Fatal::from),
+        Some(Command::Export(args)) => {
+            init_logging(args.fetch.verbose);
+            export::run_export(args, env)
+        }
+        Some(Command::Process(args)) => {
+            init_logging(args.fetch.verbose);
+            export::run_process(args, env)
+        }
+        Some(Command::Hook(args)) => {
+            print!("{}", hook::snippet(args.shell, args.interval));
+            Ok(Exit::Ok)
+        }
+        Some(Command::Watch(args)) => {
+            init_logging(args.common.verbose);
+            watch::run(args, env)
+        }
+        Some(Command::Completions(args)) => {
+            let mut command = Cli::command();
+            clap_complete::generate(args.shell, &mut command, "ssosync", &mut std::io::stdout());
+            Ok(Exit::Ok)
+        }
+        Some(Command::Man) => {
+            let page = clap_mangen::Man::new(Cli::command());
+            match page.render(&mut std::io::stdout()) {
+                Ok(()) => Ok(Exit::Ok),
+                Err(e) => Err(Fatal::Other(anyhow!("cannot write the manual page: {e}"))),
+            }
+        }
+    };
+    match result {
         Ok(exit) => exit,
         Err(Fatal::Usage(message)) => {
             eprintln!("ssosync: {message}");
@@ -64,7 +100,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &En
 }
 
 /// Errors that stop the whole run before any profile is handled.
-enum Fatal {
+pub(crate) enum Fatal {
     Usage(String),
     Other(anyhow::Error),
 }
@@ -75,7 +111,7 @@ impl From<anyhow::Error> for Fatal {
     }
 }
 
-fn load_config(env: &Environment) -> Result<ProfileConfig> {
+pub(crate) fn load_config(env: &Environment) -> Result<ProfileConfig> {
     let path = env.config_path()?;
     let shown = env.display_path(&path);
     let text = read_optional(&path, &shown)?.ok_or_else(|| {
@@ -86,27 +122,21 @@ fn load_config(env: &Environment) -> Result<ProfileConfig> {
     Ok(ProfileConfig::from_file(&file))
 }
 
-fn sync_command(cli: &Cli, env: &Environment) -> Result<Exit, Fatal> {
+fn sync_command(args: &SyncArgs, env: &Environment) -> Result<Exit, Fatal> {
+    init_logging(args.common.verbose);
     let config = load_config(env)?;
-    let specs: Vec<ProfileSpec> = cli
-        .profiles
-        .iter()
-        .map(|p| ProfileSpec::parse(p, &config))
-        .collect();
-    let targets = select(&specs, &config).map_err(Fatal::Usage)?;
-    if targets.is_empty() {
-        let shown = env.display_path(&env.config_path()?);
-        return Err(Fatal::Other(anyhow!(
-            "no SSO profiles in {shown}; add one with `aws configure sso`"
-        )));
-    }
+    let targets = resolve_targets(&args.profiles, &config, env)?;
     let options = SyncOptions {
-        force: cli.force,
-        min_ttl: cli.min_ttl,
-        write_region: cli.region,
-        dry_run: cli.dry_run,
-        timeout: cli.timeout,
-        concurrency: cli.concurrency.into(),
+        force: args.force,
+        min_ttl: args.common.min_ttl,
+        write_region: args.region,
+        mode: if args.dry_run {
+            Mode::DryRun
+        } else {
+            Mode::Write
+        },
+        timeout: args.common.timeout,
+        concurrency: args.common.concurrency.into(),
     };
     let syncer = Syncer {
         env,
@@ -116,15 +146,35 @@ fn sync_command(cli: &Cli, env: &Environment) -> Result<Exit, Fatal> {
     };
     let report = syncer.run(&targets)?;
     let exit = exit_for(&report.results);
-    if cli.json {
+    if args.common.json {
         output::print_json(&report, exit);
     } else {
-        output::print_human(&report, cli.quiet);
+        output::print_human(&report, args.common.quiet);
     }
     Ok(exit)
 }
 
-fn exit_for(results: &[sync::ProfileResult]) -> Exit {
+/// `-p` arguments to targets; none means every SSO and chained profile.
+pub(crate) fn resolve_targets(
+    profiles: &[String],
+    config: &ProfileConfig,
+    env: &Environment,
+) -> Result<Vec<selection::Target>, Fatal> {
+    let specs: Vec<ProfileSpec> = profiles
+        .iter()
+        .map(|p| ProfileSpec::parse(p, config))
+        .collect();
+    let targets = select(&specs, config).map_err(Fatal::Usage)?;
+    if targets.is_empty() {
+        let shown = env.display_path(&env.config_path()?);
+        return Err(Fatal::Other(anyhow!(
+            "no SSO profiles in {shown}; add one with `aws configure sso`"
+        )));
+    }
+    Ok(targets)
+}
+
+pub(crate) fn exit_for(results: &[sync::ProfileResult]) -> Exit {
     let failed = |kind: Option<FailureKind>| {
         results.iter().any(|r| match &r.outcome {
             Outcome::Failed(f) => kind.is_none_or(|k| k == f.kind),
@@ -142,7 +192,7 @@ fn exit_for(results: &[sync::ProfileResult]) -> Exit {
 
 /// `-v`: our own logs; `-vv`: also the AWS SDK's (at debug, never trace: trace
 /// levels of HTTP stacks can dump headers).
-fn init_logging(verbose: u8) {
+pub(crate) fn init_logging(verbose: u8) {
     use tracing_subscriber::prelude::*;
     if verbose == 0 {
         return;

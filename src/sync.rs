@@ -19,12 +19,23 @@ use crate::profiles::{ProfileConfig, ProfileKind};
 use crate::safe_write;
 use crate::selection::Target;
 
+/// What a run does with the credentials it fetches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Write them into the credentials file.
+    Write,
+    /// Show the change as a diff; write nothing, refresh no token.
+    DryRun,
+    /// Hand them back only (`export --no-write`).
+    FetchOnly,
+}
+
 #[derive(Clone, Debug)]
 pub struct SyncOptions {
     pub force: bool,
     pub min_ttl: Duration,
     pub write_region: bool,
-    pub dry_run: bool,
+    pub mode: Mode,
     pub timeout: Duration,
     pub concurrency: usize,
 }
@@ -52,6 +63,8 @@ pub enum Outcome {
     Fresh(DateTime<Utc>),
     Written(DateTime<Utc>),
     WouldWrite(DateTime<Utc>),
+    /// Fetched and handed back, not written (`--no-write`).
+    Fetched(DateTime<Utc>),
     /// Dry run: the SSO token must be refreshed first, which a dry run does not do.
     WouldRefresh,
     Failed(Failure),
@@ -70,6 +83,8 @@ pub struct SyncReport {
     pub preview: Option<(String, String)>,
     pub warnings: Vec<String>,
     pub now: DateTime<Utc>,
+    /// Fetched credentials by target name (for `export` and `process`).
+    pub fetched: std::collections::HashMap<String, RoleCredentials>,
 }
 
 /// What the first pass decided for one target.
@@ -94,7 +109,7 @@ pub struct Syncer<'a> {
 
 impl Syncer<'_> {
     fn fresh_after(&self) -> DateTime<Utc> {
-        self.now + chrono::Duration::from_std(self.options.min_ttl).unwrap_or(chrono::Duration::MAX)
+        crate::timefmt::add_saturating(self.now, self.options.min_ttl)
     }
 
     pub fn run(&self, targets: &[Target]) -> Result<SyncReport> {
@@ -138,7 +153,7 @@ impl Syncer<'_> {
             let settings = FetchSettings {
                 timeout: self.options.timeout,
                 concurrency: self.options.concurrency,
-                dry_run: self.options.dry_run,
+                dry_run: self.options.mode == Mode::DryRun,
             };
             let fetched = fetch::fetch(
                 self.env,
@@ -230,7 +245,13 @@ impl Syncer<'_> {
         outcomes: &mut [Option<Outcome>],
         report: &mut SyncReport,
     ) -> Result<()> {
-        if self.options.dry_run {
+        if self.options.mode == Mode::FetchOnly {
+            for (i, creds, _) in writes {
+                outcomes[*i] = Some(Outcome::Fetched(creds.expiration));
+            }
+            return Ok(());
+        }
+        if self.options.mode == Mode::DryRun {
             let (planned, edited) = self.plan(targets, writes, file);
             report.preview = Some((original, edited.render()));
             for (i, outcome) in planned {

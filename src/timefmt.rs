@@ -24,6 +24,14 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
+/// `t + d`, saturating at the latest representable time instead of panicking.
+pub fn add_saturating(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// RFC 3339 in UTC with a `Z`, whole seconds: the form the AWS CLI writes.
 pub fn format_utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -43,6 +51,11 @@ pub fn describe_expiry(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     } else {
         format!("{clock} ({} ago)", human_duration(-secs))
     }
+}
+
+/// `15m`, `1h30m`: a duration as people write it.
+pub fn describe_duration(d: std::time::Duration) -> String {
+    human_duration(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn human_duration(secs: i64) -> String {
@@ -124,5 +137,10 @@ mod tests {
         assert!(parse_duration("15x").is_err());
         assert!(parse_duration("m").is_err());
         assert!(parse_duration("10").is_ok());
+        let now = Utc::now();
+        assert_eq!(
+            add_saturating(now, std::time::Duration::MAX),
+            DateTime::<Utc>::MAX_UTC
+        );
     }
 }

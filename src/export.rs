@@ -1,0 +1,223 @@
+//! `export` and `process`: one profile's credentials on stdout, in the format a
+//! shell, a .env file or an SDK's `credential_process` expects. Printing
+//! credentials is these commands' whole job; nothing else in ssosync does it.
+
+use anyhow::anyhow;
+use chrono::Utc;
+use serde_json::json;
+
+use crate::cli::{ExportArgs, ExportFormat, FetchArgs, ProcessArgs};
+use crate::credentials::CredentialsFile;
+use crate::environment::{Environment, read_optional};
+use crate::exit::Exit;
+use crate::portal::RoleCredentials;
+use crate::profiles::ProfileKind;
+use crate::safe_write;
+use crate::sync::{Mode, Outcome, SyncOptions, Syncer};
+use crate::timefmt::format_utc;
+use crate::{Fatal, exit_for, load_config, resolve_targets};
+
+pub fn run_export(args: &ExportArgs, env: &Environment) -> Result<Exit, Fatal> {
+    let (creds, region) =
+        match credentials_for(args.profile.as_deref(), args.no_write, &args.fetch, env)? {
+            Ok(found) => found,
+            Err(exit) => return Ok(exit),
+        };
+    print!("{}", render(args.format, &creds, region.as_deref()));
+    Ok(Exit::Ok)
+}
+
+pub fn run_process(args: &ProcessArgs, env: &Environment) -> Result<Exit, Fatal> {
+    let (creds, _) =
+        match credentials_for(args.profile.as_deref(), args.no_write, &args.fetch, env)? {
+            Ok(found) => found,
+            Err(exit) => return Ok(exit),
+        };
+    let doc = json!({
+        "Version": 1,
+        "AccessKeyId": creds.access_key_id,
+        "SecretAccessKey": creds.secret_access_key.expose(),
+        "SessionToken": creds.session_token.expose(),
+        "Expiration": format_utc(creds.expiration),
+    });
+    println!("{doc}");
+    Ok(Exit::Ok)
+}
+
+/// A fresh entry from the credentials file when there is one, else a fetch (written
+/// unless `no_write`). `Err(exit)` when the profile failed (already reported).
+#[allow(clippy::type_complexity)]
+fn credentials_for(
+    profile: Option<&str>,
+    no_write: bool,
+    fetch: &FetchArgs,
+    env: &Environment,
+) -> Result<Result<(RoleCredentials, Option<String>), Exit>, Fatal> {
+    let name = profile
+        .map(str::to_string)
+        .or_else(|| env.var("AWS_PROFILE").map(str::to_string))
+        .unwrap_or_else(|| "default".to_string());
+    let config = load_config(env)?;
+    let targets = resolve_targets(std::slice::from_ref(&name), &config, env)?;
+    if targets.len() != 1 {
+        return Err(Fatal::Usage(format!(
+            "`{name}` names {} profiles; name exactly one",
+            targets.len()
+        )));
+    }
+    let target = &targets[0];
+    let region = match config.get(&target.source) {
+        Some(ProfileKind::Sso(p)) => p.region.clone(),
+        Some(ProfileKind::Chained(c)) => c.region.clone(),
+        _ => None,
+    };
+    let now = Utc::now();
+
+    let path = safe_write::resolve_target(&env.credentials_path()?)?;
+    let shown = env.display_path(&path);
+    if let Some(text) = read_optional(&path, &shown)? {
+        let file = CredentialsFile::parse(&text).map_err(|e| {
+            anyhow!("{shown} {e}; fix that line (ssosync changes nothing until the file parses)")
+        })?;
+        let fresh_after = crate::timefmt::add_saturating(now, fetch.min_ttl);
+        if let Some(creds) = file
+            .entry(&target.target)
+            .filter(|c| c.expiration > fresh_after)
+        {
+            tracing::debug!(profile = %target.target, "using the fresh entry in the credentials file");
+            return Ok(Ok((creds, region)));
+        }
+    }
+
+    let options = SyncOptions {
+        // The entry is stale or absent: always fetch (long-term keys still win).
+        force: false,
+        min_ttl: std::time::Duration::MAX,
+        write_region: false,
+        mode: if no_write {
+            Mode::FetchOnly
+        } else {
+            Mode::Write
+        },
+        timeout: fetch.timeout,
+        concurrency: 1,
+    };
+    let syncer = Syncer {
+        env,
+        config: &config,
+        options: &options,
+        now,
+    };
+    let mut report = syncer.run(&targets)?;
+    for w in &report.warnings {
+        eprintln!("ssosync: warning: {w}");
+    }
+    if let Some(creds) = report.fetched.remove(&target.target) {
+        if let Some(Outcome::Failed(f)) = report.results.first().map(|r| &r.outcome) {
+            // Fetched but not written (long-term keys in the way): still usable.
+            eprintln!("ssosync: warning: profile {}: {}", target.target, f.message);
+        }
+        return Ok(Ok((creds, region)));
+    }
+    for r in &report.results {
+        if let Outcome::Failed(f) = &r.outcome {
+            eprintln!("ssosync: profile {}: {}", r.target.source, f.message);
+        }
+    }
+    Ok(Err(exit_for(&report.results)))
+}
+
+/// The variables, in the order the AWS CLI's `export-credentials` prints them.
+fn variables<'a>(
+    creds: &'a RoleCredentials,
+    expiration: &'a str,
+    region: Option<&'a str>,
+) -> Vec<(&'static str, &'a str)> {
+    let mut vars = vec![
+        ("AWS_ACCESS_KEY_ID", creds.access_key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose()),
+        ("AWS_SESSION_TOKEN", creds.session_token.expose()),
+        ("AWS_CREDENTIAL_EXPIRATION", expiration),
+    ];
+    if let Some(region) = region {
+        vars.push(("AWS_REGION", region));
+        vars.push(("AWS_DEFAULT_REGION", region));
+    }
+    vars
+}
+
+pub fn render(format: ExportFormat, creds: &RoleCredentials, region: Option<&str>) -> String {
+    let expiration = format_utc(creds.expiration);
+    let vars = variables(creds, &expiration, region);
+    if format == ExportFormat::Json {
+        let map: serde_json::Map<String, serde_json::Value> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        return format!("{}\n", serde_json::Value::Object(map));
+    }
+    vars.iter()
+        .map(|(k, v)| match format {
+            ExportFormat::Env => format!("export {k}={}\n", posix_quote(v)),
+            ExportFormat::EnvNoExport => format!("{k}={}\n", posix_quote(v)),
+            ExportFormat::Fish => format!("set -gx {k} {}\n", fish_quote(v)),
+            ExportFormat::Powershell => format!("$Env:{k} = '{}'\n", v.replace('\'', "''")),
+            ExportFormat::WindowsCmd => format!("set \"{k}={v}\"\n"),
+            // docker --env-file and most dotenv readers take the rest of the line as is.
+            ExportFormat::Dotenv => format!("{k}={v}\n"),
+            ExportFormat::Json => unreachable!("handled above"),
+        })
+        .collect()
+}
+
+/// Single quotes, with `'` written as `'\''`: nothing inside is special to sh.
+fn posix_quote(v: &str) -> String {
+    format!("'{}'", v.replace('\'', r"'\''"))
+}
+
+/// fish single quotes: only `\` and `'` need a backslash.
+fn fish_quote(v: &str) -> String {
+    format!("'{}'", v.replace('\\', r"\\").replace('\'', r"\'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use chrono::TimeZone;
+
+    fn creds() -> RoleCredentials {
+        RoleCredentials {
+            access_key_id: "ASIAX".into(),
+            secret_access_key: Secret::new("a'b\\c$d"),
+            session_token: Secret::new("tok=="),
+            expiration: Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap(),
+        }
+    }
+
+    #[test]
+    fn quotes_for_each_shell() {
+        let c = creds();
+        let env = render(ExportFormat::Env, &c, Some("eu-west-1"));
+        assert!(
+            env.contains("export AWS_SECRET_ACCESS_KEY='a'\\''b\\c$d'\n"),
+            "{env}"
+        );
+        assert!(env.contains("export AWS_CREDENTIAL_EXPIRATION='2030-01-02T03:04:05Z'\n"));
+        assert!(env.contains("export AWS_DEFAULT_REGION='eu-west-1'\n"));
+        let fish = render(ExportFormat::Fish, &c, None);
+        assert!(
+            fish.contains("set -gx AWS_SECRET_ACCESS_KEY 'a\\'b\\\\c$d'\n"),
+            "{fish}"
+        );
+        assert!(!fish.contains("REGION"));
+        let ps = render(ExportFormat::Powershell, &c, None);
+        assert!(
+            ps.contains("$Env:AWS_SECRET_ACCESS_KEY = 'a''b\\c$d'\n"),
+            "{ps}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&render(ExportFormat::Json, &c, None)).unwrap();
+        assert_eq!(json["AWS_SESSION_TOKEN"], "tok==");
+    }
+}

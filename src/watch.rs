@@ -1,0 +1,191 @@
+//! `ssosync watch`: stay running and rotate each entry before it expires.
+//!
+//! It wakes at the earliest (expiry − `--min-ttl`) and checks the wall clock every
+//! second, so a machine that slept past that time re-checks as soon as it wakes.
+//! Failures back off (30 s doubling to 10 min) and are reported once, not on every
+//! retry. SIGINT/SIGTERM end it between syncs, so a write is never cut short.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::cli::WatchArgs;
+use crate::environment::Environment;
+use crate::exit::Exit;
+use crate::sync::{FailureKind, Mode, Outcome, SyncOptions, Syncer};
+use crate::timefmt::{describe_expiry, format_utc};
+use crate::{Fatal, load_config, resolve_targets};
+
+const MIN_BACKOFF: Duration = Duration::from_secs(30);
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+
+pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
+    let stop = stop_signal()?;
+    let options = SyncOptions {
+        force: false,
+        min_ttl: args.common.min_ttl,
+        write_region: args.region,
+        mode: Mode::Write,
+        timeout: args.common.timeout,
+        concurrency: args.common.concurrency.into(),
+    };
+    let mut backoff = MIN_BACKOFF;
+    // The last problem reported per profile, so each is said once.
+    let mut reported: HashMap<String, String> = HashMap::new();
+    log(&format!(
+        "watching; entries are rotated {} before they expire",
+        crate::timefmt::describe_duration(args.common.min_ttl)
+    ));
+    loop {
+        let now = Utc::now();
+        // Re-read the config every round: profiles may have been added.
+        let next = match load_config(env).map_err(Fatal::from).and_then(|config| {
+            let targets = resolve_targets(&args.profiles, &config, env)?;
+            let syncer = Syncer {
+                env,
+                config: &config,
+                options: &options,
+                now,
+            };
+            Ok(syncer.run(&targets)?)
+        }) {
+            Ok(report) => {
+                let mut next_wake: Option<DateTime<Utc>> = None;
+                let mut failed = false;
+                for w in &report.warnings {
+                    if reported.insert(format!("warning:{w}"), w.clone()).is_none() {
+                        log(&format!("warning: {w}"));
+                    }
+                }
+                for r in &report.results {
+                    let name = &r.target.target;
+                    match &r.outcome {
+                        Outcome::Written(t) | Outcome::Fresh(t) => {
+                            if matches!(r.outcome, Outcome::Written(_)) {
+                                log(&format!(
+                                    "{name}: rotated, valid until {}",
+                                    describe_expiry(*t, now)
+                                ));
+                            }
+                            if reported.remove(name).is_some() {
+                                log(&format!("{name}: recovered"));
+                            }
+                            let wake = *t
+                                - chrono::Duration::from_std(options.min_ttl).unwrap_or_default();
+                            next_wake = Some(next_wake.map_or(wake, |n| n.min(wake)));
+                        }
+                        Outcome::Failed(f) => {
+                            failed = true;
+                            if reported.get(name) != Some(&f.message) {
+                                let hint = if f.kind == FailureKind::Login {
+                                    " (waiting for a login)"
+                                } else {
+                                    ""
+                                };
+                                log(&format!("{name}: {}{hint}", f.message));
+                                reported.insert(name.clone(), f.message.clone());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if failed {
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    let retry = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                    Some(next_wake.map_or(retry, |n| n.min(retry)))
+                } else {
+                    backoff = MIN_BACKOFF;
+                    next_wake
+                }
+            }
+            Err(Fatal::Usage(message)) => {
+                eprintln!("ssosync: {message}");
+                return Ok(Exit::Usage);
+            }
+            Err(Fatal::Other(e)) => {
+                let message = format!("{e:#}");
+                if reported.get("") != Some(&message) {
+                    log(&message);
+                    reported.insert(String::new(), message);
+                }
+                let wait = backoff;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                Some(now + chrono::Duration::from_std(wait).unwrap_or_default())
+            }
+        };
+        // Never spin: at least a second between rounds, at most an hour.
+        let wake = next
+            .unwrap_or(now + chrono::Duration::hours(1))
+            .max(Utc::now() + chrono::Duration::seconds(1));
+        tracing::debug!(wake = %format_utc(wake), "sleeping");
+        loop {
+            match stop.recv_timeout(Duration::from_secs(1)) {
+                Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    log("stopping");
+                    return Ok(Exit::Ok);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if Utc::now() >= wake {
+                break;
+            }
+        }
+    }
+}
+
+fn log(message: &str) {
+    eprintln!("{} ssosync: {message}", format_utc(Utc::now()));
+}
+
+/// A channel that receives once SIGINT or SIGTERM arrives.
+fn stop_signal() -> Result<mpsc::Receiver<()>, Fatal> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = mpsc::channel();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = ready_tx.send(Err(e.to_string()));
+                return;
+            }
+        };
+        runtime.block_on(async move {
+            let (mut int, mut term) = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(i), Ok(t)) => (i, t),
+                (Err(e), _) | (_, Err(e)) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            let tx2 = tx.clone();
+            let a = tokio::spawn(async move {
+                int.recv().await;
+                let _ = tx2.send(());
+            });
+            let b = tokio::spawn(async move {
+                term.recv().await;
+                let _ = tx.send(());
+            });
+            let _ = a.await;
+            let _ = b.await;
+        });
+    });
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok(rx),
+        Ok(Err(e)) => Err(Fatal::Other(anyhow::anyhow!(
+            "cannot listen for signals: {e}"
+        ))),
+        Err(_) => Err(Fatal::Other(anyhow::anyhow!("cannot listen for signals"))),
+    }
+}
