@@ -14,7 +14,8 @@ pub(crate) const SECRET_PREFIX: &str = "fakeSecret";
 /// Prefix of every minted session token.
 pub(crate) const SESSION_TOKEN_PREFIX: &str = "FakeSessionToken";
 
-const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/// Upper-case letters and digits.
+pub(crate) const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Length of an access key id, prefix included.
@@ -79,12 +80,17 @@ impl Mint {
         Mint { seed, issued: 0 }
     }
 
-    /// The next credential triple.
-    pub(crate) fn mint(&mut self) -> Minted {
+    /// A value that differs for every call on this mint.
+    fn next_unique(&mut self) -> u64 {
         self.issued += 1;
         // `seed + n * GOLDEN` is injective in `n`, and `mix` is a bijection,
-        // so `unique` differs for every issue of this mint.
-        let unique = mix(self.seed.wrapping_add(self.issued.wrapping_mul(GOLDEN)));
+        // so the result differs for every issue of this mint.
+        mix(self.seed.wrapping_add(self.issued.wrapping_mul(GOLDEN)))
+    }
+
+    /// The next credential triple.
+    pub(crate) fn mint(&mut self) -> Minted {
+        let unique = self.next_unique();
         let mut stream = Stream(mix(unique ^ 0x5EED_5EED_5EED_5EED));
 
         let mut access_key_id = String::with_capacity(ACCESS_KEY_LEN);
@@ -120,6 +126,43 @@ impl Mint {
     }
 }
 
+/// Alphabet of opaque URL-safe values (tokens, codes, client ids).
+pub(crate) const URL_SAFE: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/// Alphabet of device-flow user codes: consonants only, nothing to misread.
+pub(crate) const USER_CODE: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
+
+impl Mint {
+    /// `prefix` followed by `len` characters of `alphabet` (at least two
+    /// symbols). When `len` is long enough to spell a 64-bit number in that
+    /// alphabet (13 characters for 36 symbols, 11 for 64), the value never
+    /// repeats within this mint; shorter values are merely random.
+    pub(crate) fn opaque(&mut self, prefix: &str, alphabet: &[u8], len: usize) -> String {
+        let base = alphabet.len() as u64;
+        debug_assert!(base >= 2);
+        let unique = self.next_unique();
+        let mut stream = Stream(mix(unique ^ 0x0DDB_A110_DDBA_1100));
+        let mut out = String::with_capacity(prefix.len() + len);
+        out.push_str(prefix);
+        // Spell `unique` in a fixed number of digits (injective), then fill
+        // up at random.
+        let mut digits = 0;
+        let mut capacity: u128 = 1;
+        while capacity <= u128::from(u64::MAX) {
+            capacity *= u128::from(base);
+            digits += 1;
+        }
+        let spelled = digits.min(len);
+        let mut rest = unique;
+        for _ in 0..spelled {
+            out.push(char::from(alphabet[(rest % base) as usize]));
+            rest /= base;
+        }
+        stream.push_chars(&mut out, alphabet, len - spelled);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +187,22 @@ mod tests {
             assert!(seen.insert(m.access_key_id));
             assert!(seen.insert(m.secret_access_key));
             assert!(seen.insert(m.session_token));
+        }
+    }
+
+    #[test]
+    fn opaque_values_are_unique_and_shaped() {
+        let mut mint = Mint::new();
+        let mut seen = HashSet::new();
+        for _ in 0..2000 {
+            let v = mint.opaque("pre", URL_SAFE, 20);
+            assert_eq!(v.len(), 23);
+            assert!(v.starts_with("pre"));
+            assert!(v[3..].bytes().all(|b| URL_SAFE.contains(&b)));
+            assert!(seen.insert(v));
+            let short = mint.opaque("", USER_CODE, 8);
+            assert_eq!(short.len(), 8);
+            assert!(short.bytes().all(|b| USER_CODE.contains(&b)));
         }
     }
 

@@ -308,6 +308,20 @@ pub(crate) fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Percent-encodes everything in `s` but the unreserved characters
+/// (`A-Z a-z 0-9 - . _ ~`), for a query string value.
+pub(crate) fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// One response, ready to be framed.
 #[derive(Debug)]
 pub(crate) struct Response {
@@ -352,6 +366,7 @@ pub(crate) fn write_response<W: Write>(
 fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        302 => "Found",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -384,6 +399,14 @@ mod tests {
         assert_eq!(percent_decode("%4"), "%4");
         assert_eq!(percent_decode("%zz"), "%zz");
         assert_eq!(percent_decode("%ff"), "\u{fffd}");
+    }
+
+    #[test]
+    fn percent_encoding_round_trips() {
+        assert_eq!(percent_encode("a b+c/é~"), "a%20b%2Bc%2F%C3%A9~");
+        for s in ["", "x=y&z", "100% +", "\u{20ac}-._~"] {
+            assert_eq!(percent_decode(&percent_encode(s)), s);
+        }
     }
 
     #[test]

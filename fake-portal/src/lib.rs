@@ -1,33 +1,52 @@
 //! A local stand-in for the AWS IAM Identity Center (SSO) portal API
-//! (`portal.sso.{region}.amazonaws.com`), for ssosync's integration tests,
-//! demo and benchmarks.
+//! (`portal.sso.{region}.amazonaws.com`), the SSO-OIDC service
+//! (`oidc.{region}.amazonaws.com`) and STS AssumeRole, for ssosync's
+//! integration tests, demo and benchmarks.
 //!
-//! [`FakePortal::start`] binds `127.0.0.1` on a free port and serves the
-//! portal's rest-json protocol over plain HTTP/1.1 (keep-alive, one thread per
-//! connection). Point the SDK at it with `AWS_ENDPOINT_URL_SSO=<url>`.
+//! [`FakePortal::start`] binds `127.0.0.1` on a free port and serves all three
+//! over plain HTTP/1.1 (keep-alive, one thread per connection) on one URL.
+//! Point the SDK at it with `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL_SSO_OIDC`
+//! and `AWS_ENDPOINT_URL_STS`, all set to [`FakePortal::url`].
 //!
 //! Routes:
 //!
-//! | Operation          | Request                                                  |
-//! |--------------------|----------------------------------------------------------|
-//! | GetRoleCredentials | `GET /federation/credentials?role_name=R&account_id=A`   |
-//! | ListAccounts       | `GET /assignment/accounts?max_result=N&next_token=T`     |
-//! | ListAccountRoles   | `GET /assignment/roles?account_id=A&max_result&next_token` |
-//! | Logout             | `POST /logout`                                           |
+//! | Operation                | Request                                                  |
+//! |--------------------------|----------------------------------------------------------|
+//! | GetRoleCredentials       | `GET /federation/credentials?role_name=R&account_id=A`   |
+//! | ListAccounts             | `GET /assignment/accounts?max_result=N&next_token=T`     |
+//! | ListAccountRoles         | `GET /assignment/roles?account_id=A&max_result&next_token` |
+//! | Logout                   | `POST /logout`                                           |
+//! | RegisterClient           | `POST /client/register` (JSON)                           |
+//! | StartDeviceAuthorization | `POST /device_authorization` (JSON)                      |
+//! | CreateToken              | `POST /token` (JSON)                                     |
+//! | (browser) authorize      | `GET /authorize?response_type=code&client_id&redirect_uri&state&code_challenge&code_challenge_method=S256` |
+//! | (browser) verification   | `GET /device?user_code=U` (approves that device code)    |
+//! | STS AssumeRole           | `POST /` (form: `Action=AssumeRole&Version=2011-06-15&…`) |
 //!
-//! Every route needs the header `x-amz-sso_bearer_token: <access token>`.
+//! The portal routes need the header `x-amz-sso_bearer_token: <access
+//! token>`: a token added with [`add_token`](FakePortal::add_token) or one
+//! CreateToken issued (until it expires). The SSO-OIDC routes need no
+//! authentication; CreateToken and StartDeviceAuthorization check the client
+//! secret. AssumeRole needs a SigV4 `Authorization` header whose access key
+//! this fake issued (the signature itself is not checked).
 //!
 //! A request is answered in this order of precedence: a queued
 //! [`fail_next`](FakePortal::fail_next) fault; [`garbage`](FakePortal::set_garbage)
-//! mode; unknown route (404 `UnknownOperationException`); missing, unknown or
-//! revoked token (401); missing parameters (400); role not granted (403, or
-//! 404 if configured); success.
+//! mode; unknown route (404 `UnknownOperationException`); then per route. On
+//! the portal routes: missing, unknown, expired or revoked token (401);
+//! missing parameters (400); role not granted (403, or 404 if configured);
+//! success. Errors use each service's own format: the portal's JSON
+//! `message`, SSO-OIDC's `error`/`error_description`, STS's XML
+//! `ErrorResponse`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod creds;
 mod http;
+mod oidc;
+mod sha256;
+mod sts;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::io::BufReader;
@@ -40,6 +59,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::http::{ReadError, Response};
+
+pub use crate::oidc::{ClientRegistration, CreatedToken, DeviceAuthorization};
+pub use crate::sts::AssumedRole;
 
 /// Name of the header carrying the portal access token.
 pub const BEARER_HEADER: &str = "x-amz-sso_bearer_token";
@@ -122,7 +144,17 @@ struct Shared {
 }
 
 struct State {
+    /// Base URL clients reach this server at, e.g. `http://127.0.0.1:1234`.
+    base_url: String,
     tokens: HashSet<String>,
+    /// Expiry (epoch ms) of the bearer tokens that have one: those CreateToken
+    /// issued.
+    token_expiry: HashMap<String, i64>,
+    /// Access key id -> its session, for every key issued (kept across
+    /// `reset_counters`, so that issued keys stay usable).
+    keys: HashMap<String, SessionKey>,
+    oidc: oidc::OidcState,
+    sts: sts::StsState,
     /// account id -> role names granted in it.
     grants: BTreeMap<String, BTreeSet<String>>,
     latency: Duration,
@@ -135,6 +167,12 @@ struct State {
     mint: creds::Mint,
     /// Requests answered so far, for `x-amzn-RequestId`.
     answered: u64,
+}
+
+/// What AssumeRole needs to know about an access key this fake issued.
+struct SessionKey {
+    session_token: String,
+    expiration_ms: i64,
 }
 
 struct Fault {
@@ -167,7 +205,12 @@ impl FakePortal {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
+                base_url: format!("http://{addr}"),
                 tokens: HashSet::new(),
+                token_expiry: HashMap::new(),
+                keys: HashMap::new(),
+                oidc: oidc::OidcState::new(),
+                sts: sts::StsState::new(),
                 grants: BTreeMap::new(),
                 latency: Duration::ZERO,
                 ttl: Duration::from_secs(3600),
@@ -215,7 +258,9 @@ impl FakePortal {
     /// Makes `access_token` invalid (as Logout does): later requests bearing
     /// it get 401.
     pub fn revoke_token(&self, access_token: &str) {
-        lock(&self.shared.state).tokens.remove(access_token);
+        let mut state = lock(&self.shared.state);
+        state.tokens.remove(access_token);
+        state.token_expiry.remove(access_token);
     }
 
     /// Assigns `role_name` in `account_id`. The account then appears in
@@ -257,8 +302,14 @@ impl FakePortal {
 
     /// Makes the next `count` requests (any route, before any other check)
     /// fail with HTTP `status` and error name `error_type` (e.g.
-    /// `TooManyRequestsException`; the portal's `:http://…` suffix is added
-    /// unless `error_type` already contains a `:`). Calls queue up in order.
+    /// `TooManyRequestsException`). Calls queue up in order.
+    ///
+    /// The error takes the format of the route it hits: on the portal routes
+    /// (and unknown ones) the portal's `:http://…` suffix is added to
+    /// `x-amzn-ErrorType` unless `error_type` already contains a `:`; on the
+    /// SSO-OIDC routes the header is `error_type` as given (`Exception` added
+    /// if missing) with an OAuth `error` code in the body; on STS it is an XML
+    /// `ErrorResponse` whose `Code` is `error_type` up to any `:`.
     pub fn fail_next(&self, count: usize, status: u16, error_type: &str) {
         let mut state = lock(&self.shared.state);
         for _ in 0..count {
@@ -301,12 +352,15 @@ impl FakePortal {
         lock(&self.shared.state).issued.clone()
     }
 
-    /// Forgets the recorded requests and issued credentials. Tokens, grants
-    /// and settings are kept.
+    /// Forgets the recorded requests, issued credentials, registrations,
+    /// device authorizations, created tokens and assumed roles. Tokens
+    /// (bearer, refresh, access keys), clients, grants and settings are kept.
     pub fn reset_counters(&self) {
         let mut state = lock(&self.shared.state);
         state.requests.clear();
         state.issued.clear();
+        state.oidc.clear_records();
+        state.sts.clear_records();
     }
 }
 
@@ -392,43 +446,80 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
     }
 }
 
-/// The operations this portal knows.
+/// The operations this server knows, by service (which decides the error
+/// format).
 #[derive(Clone, Copy)]
 enum Route {
+    Portal(PortalOp),
+    Oidc(OidcOp),
+    /// `POST /`: the STS Query protocol.
+    Sts,
+}
+
+#[derive(Clone, Copy)]
+enum PortalOp {
     GetRoleCredentials,
     ListAccounts,
     ListAccountRoles,
     Logout,
 }
 
+#[derive(Clone, Copy)]
+enum OidcOp {
+    RegisterClient,
+    StartDeviceAuthorization,
+    CreateToken,
+    Authorize,
+    VerifyDevice,
+}
+
 fn route(method: &str, path: &str) -> Option<Route> {
-    match (method, path) {
-        ("GET", "/federation/credentials") => Some(Route::GetRoleCredentials),
-        ("GET", "/assignment/accounts") => Some(Route::ListAccounts),
-        ("GET", "/assignment/roles") => Some(Route::ListAccountRoles),
-        ("POST", "/logout") => Some(Route::Logout),
-        _ => None,
-    }
+    let route = match (method, path) {
+        ("GET", "/federation/credentials") => Route::Portal(PortalOp::GetRoleCredentials),
+        ("GET", "/assignment/accounts") => Route::Portal(PortalOp::ListAccounts),
+        ("GET", "/assignment/roles") => Route::Portal(PortalOp::ListAccountRoles),
+        ("POST", "/logout") => Route::Portal(PortalOp::Logout),
+        ("POST", "/client/register") => Route::Oidc(OidcOp::RegisterClient),
+        ("POST", "/device_authorization") => Route::Oidc(OidcOp::StartDeviceAuthorization),
+        ("POST", "/token") => Route::Oidc(OidcOp::CreateToken),
+        ("GET", "/authorize") => Route::Oidc(OidcOp::Authorize),
+        ("GET", "/device") => Route::Oidc(OidcOp::VerifyDevice),
+        ("POST", "/") => Route::Sts,
+        _ => return None,
+    };
+    Some(route)
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Records `request` and works out its response and the delay before it.
 fn handle(shared: &Shared, request: RecordedRequest) -> (Response, Duration) {
     let mut state = lock(&shared.state);
     let latency = state.latency;
-    let mut response = answer(&mut state, &request);
     state.answered += 1;
-    response.headers.push((
-        "x-amzn-RequestId",
-        format!("fa4e0000-0000-4000-8000-{:012x}", state.answered),
-    ));
+    let request_id = format!("fa4e0000-0000-4000-8000-{:012x}", state.answered);
+    let mut response = answer(&mut state, &request, &request_id);
+    response.headers.push(("x-amzn-RequestId", request_id));
     state.requests.push(request);
     (response, latency)
 }
 
-fn answer(state: &mut State, request: &RecordedRequest) -> Response {
+fn answer(state: &mut State, request: &RecordedRequest, request_id: &str) -> Response {
+    let route = route(&request.method, &request.path);
     if let Some(fault) = state.faults.pop_front() {
         let message = format!("Injected fault: {}", fault.error_type);
-        return error_response(fault.status, &fault.error_type, &message);
+        return match route {
+            Some(Route::Oidc(_)) => oidc::error(fault.status, &fault.error_type, &message),
+            Some(Route::Sts) => sts::error(fault.status, &fault.error_type, &message, request_id),
+            Some(Route::Portal(_)) | None => {
+                error_response(fault.status, &fault.error_type, &message)
+            }
+        };
     }
     if state.garbage {
         return Response {
@@ -437,13 +528,31 @@ fn answer(state: &mut State, request: &RecordedRequest) -> Response {
             body: b"<html><body>this is not the JSON you are looking for".to_vec(),
         };
     }
-    let Some(route) = route(&request.method, &request.path) else {
-        let message = format!("No operation at {} {}", request.method, request.path);
-        return error_response(404, "UnknownOperationException", &message);
-    };
+    match route {
+        None => {
+            let message = format!("No operation at {} {}", request.method, request.path);
+            error_response(404, "UnknownOperationException", &message)
+        }
+        Some(Route::Portal(op)) => portal(state, request, op),
+        Some(Route::Oidc(op)) => match op {
+            OidcOp::RegisterClient => oidc::register_client(state, request),
+            OidcOp::StartDeviceAuthorization => oidc::start_device_authorization(state, request),
+            OidcOp::CreateToken => oidc::create_token(state, request),
+            OidcOp::Authorize => oidc::authorize(state, request),
+            OidcOp::VerifyDevice => oidc::verify_device(state, request),
+        },
+        Some(Route::Sts) => sts::query(state, request, request_id),
+    }
+}
 
+/// Answers a portal operation: bearer token check, then the operation.
+fn portal(state: &mut State, request: &RecordedRequest, op: PortalOp) -> Response {
     let token = request.header(BEARER_HEADER).unwrap_or("");
-    if token.is_empty() || !state.tokens.contains(token) {
+    let expired = state
+        .token_expiry
+        .get(token)
+        .is_some_and(|&expiry| expiry <= now_ms());
+    if token.is_empty() || !state.tokens.contains(token) || expired {
         return error_response(
             401,
             "UnauthorizedException",
@@ -451,13 +560,14 @@ fn answer(state: &mut State, request: &RecordedRequest) -> Response {
         );
     }
 
-    match route {
-        Route::GetRoleCredentials => get_role_credentials(state, request),
-        Route::ListAccounts => list_accounts(state, request),
-        Route::ListAccountRoles => list_account_roles(state, request),
-        Route::Logout => {
+    match op {
+        PortalOp::GetRoleCredentials => get_role_credentials(state, request),
+        PortalOp::ListAccounts => list_accounts(state, request),
+        PortalOp::ListAccountRoles => list_account_roles(state, request),
+        PortalOp::Logout => {
             let token = token.to_owned();
             state.tokens.remove(&token);
+            state.token_expiry.remove(&token);
             Response {
                 status: 200,
                 headers: Vec::new(),
@@ -499,10 +609,7 @@ fn get_role_credentials(state: &mut State, request: &RecordedRequest) -> Respons
         };
     }
 
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let expiration_ms = now_ms.saturating_add(state.ttl.as_millis().min(i64::MAX as u128) as i64);
+    let expiration_ms = now_ms().saturating_add(state.ttl.as_millis().min(i64::MAX as u128) as i64);
     let minted = state.mint.mint();
     let issued = IssuedCredentials {
         account_id: account_id.to_owned(),
@@ -520,6 +627,13 @@ fn get_role_credentials(state: &mut State, request: &RecordedRequest) -> Respons
             "expiration": issued.expiration_ms,
         }
     });
+    state.keys.insert(
+        issued.access_key_id.clone(),
+        SessionKey {
+            session_token: issued.session_token.clone(),
+            expiration_ms,
+        },
+    );
     state.issued.push(issued);
     json_response(&body)
 }
