@@ -135,11 +135,16 @@ pub struct StagedFile {
 /// Writes `contents` to a temp file beside `target` (0600, or the target's mode
 /// when it exists) and syncs it to disk.
 pub fn stage(target: &Path, contents: &str) -> Result<StagedFile> {
-    let temp = sibling(target, ".", &format!("{TEMP_MARKER}{}", std::process::id()))?;
     let mode = match std::fs::metadata(target) {
         Ok(meta) => meta.permissions().mode() & 0o7777,
         Err(_) => 0o600,
     };
+    stage_with_mode(target, contents, mode)
+}
+
+/// As [`stage`], with the file's mode given (token caches are always 0600).
+pub fn stage_with_mode(target: &Path, contents: &str, mode: u32) -> Result<StagedFile> {
+    let temp = sibling(target, ".", &format!("{TEMP_MARKER}{}", std::process::id()))?;
     let result = (|| -> Result<()> {
         let mut file = OpenOptions::new()
             .write(true)

@@ -170,6 +170,9 @@ impl Syncer<'_> {
                             .region()
                             .map(str::to_string)
                             .filter(|_| self.options.write_region);
+                        report
+                            .fetched
+                            .insert(targets[*i].target.clone(), creds.clone());
                         writes.push((*i, creds.clone(), region));
                     }
                     Err(outcome) => outcomes[*i] = Some(outcome.clone()),

@@ -151,7 +151,8 @@ pub fn write_refreshed(path: &Path, refreshed: &RefreshedToken) -> anyhow::Resul
         set("refreshToken", rt.expose().to_string());
     }
     let text = serde_json::to_string(&map).context("cannot encode the token")?;
-    crate::safe_write::stage(path, &text)?.commit()
+    // Token files hold secrets: 0600 whatever mode they had, as the CLI creates them.
+    crate::safe_write::stage_with_mode(path, &text, 0o600)?.commit()
 }
 
 fn scan_dir(dir: &Path) -> (Vec<CachedToken>, Vec<String>) {

@@ -168,6 +168,8 @@ impl Home {
             .env("HOME", self.dir.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("AWS_ENDPOINT_URL_SSO", self.portal.url())
+            .env("AWS_ENDPOINT_URL_SSO_OIDC", self.portal.url())
+            .env("AWS_ENDPOINT_URL_STS", self.portal.url())
             .env("TZ", "UTC");
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
