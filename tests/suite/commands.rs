@@ -19,7 +19,7 @@ fn small_home() -> Home {
 
 /// Runs a bash script (on stdin, never as an argument) in the home's environment.
 fn bash(home: &Home, script: &str) -> (i32, String, String) {
-    let mut cmd = home.command(&[]);
+    let cmd = home.command(&[]);
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_ssosync"))
         .parent()
         .unwrap()
@@ -42,7 +42,6 @@ fn bash(home: &Home, script: &str) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let _ = &mut cmd;
     child
         .stdin
         .take()
@@ -222,7 +221,7 @@ fn watch_rotates_before_expiry_and_stops_on_sigterm() {
     let home = small_home();
     home.portal.set_credential_ttl(Duration::from_secs(20));
     home.cache_session_token("corp", TOKEN, &in_secs(3600));
-    let mut child = home
+    let child = home
         .command(&["watch", "-p", "dev", "--min-ttl", "16s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
