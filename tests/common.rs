@@ -254,3 +254,328 @@ pub fn sdk_profiles(
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------------
+// Reliability helpers (issue 6): scale knobs, a seeded RNG, bounded runs, extra
+// SSO profiles and a scripted portal for replies the fake portal cannot make.
+// ---------------------------------------------------------------------------
+
+/// `SSOSYNC_STRESS=1` turns the quick default loops into long ones.
+pub fn stress() -> bool {
+    std::env::var("SSOSYNC_STRESS").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// `quick` iterations by default, `long` with `SSOSYNC_STRESS=1`.
+pub fn iterations(quick: usize, long: usize) -> usize {
+    if stress() { long } else { quick }
+}
+
+/// A small deterministic generator (SplitMix64): no `rand` dependency, and a
+/// failing run can be replayed with `SSOSYNC_SEED=<printed seed>`.
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded from `SSOSYNC_SEED`, else from the clock; prints the seed so a
+    /// failure can be reproduced.
+    pub fn from_env(what: &str) -> Self {
+        let seed = std::env::var("SSOSYNC_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+            });
+        eprintln!("{what}: SSOSYNC_SEED={seed}");
+        Rng(seed)
+    }
+
+    pub fn seeded(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// A finished run, or `None` when it had to be killed after `limit`.
+pub fn run_bounded(mut cmd: Command, limit: std::time::Duration) -> Option<Run> {
+    use std::io::Read;
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Drain both pipes on threads so a chatty child cannot block on a full pipe.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_thread = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let stdout = out_thread.join().unwrap();
+    let stderr = err_thread.join().unwrap();
+    status.map(|s| Run {
+        code: s.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
+}
+
+/// Panics if any of `secrets` appears in the run's output.
+pub fn assert_no_secret_in(run: &Run, secrets: &[String], context: &str) {
+    for secret in secrets {
+        assert!(
+            !run.all_output().contains(secret.as_str()),
+            "{context}: a secret value reached the output: {run:?}"
+        );
+    }
+}
+
+/// The account id of extra profile `n` (see [`Home::add_sso_profiles`]).
+pub fn extra_account(n: usize) -> String {
+    format!("4{n:011}")
+}
+
+/// Every user-visible file under `dir`, with its bytes (symlinks as their target
+/// text, folders as a marker), to prove nothing changed.
+pub fn snapshot_tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let rel = path.strip_prefix(dir).unwrap().to_path_buf();
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                out.insert(rel, format!("symlink -> {}", target.display()).into_bytes());
+            } else if meta.is_dir() {
+                out.insert(rel, b"<dir>".to_vec());
+                stack.push(path);
+            } else if meta.is_file() {
+                out.insert(
+                    rel,
+                    std::fs::read(&path)
+                        .unwrap_or_else(|e| format!("<unreadable: {e}>").into_bytes()),
+                );
+            } else {
+                out.insert(rel, b"<special>".to_vec());
+            }
+        }
+    }
+    out
+}
+
+impl Home {
+    /// Adds `count` sso-session profiles `p01`… (account [`extra_account`], role
+    /// `Worker`) to the config and grants them in the portal.
+    pub fn add_sso_profiles(&self, count: usize) -> Vec<String> {
+        let mut config = self.read(".aws/config");
+        let mut names = Vec::new();
+        for n in 1..=count {
+            let name = format!("p{n:02}");
+            config.push_str(&format!(
+                "\n[profile {name}]\nsso_session = corp\nsso_account_id = {}\nsso_role_name = Worker\n",
+                extra_account(n)
+            ));
+            self.portal.grant(&extra_account(n), "Worker");
+            names.push(name);
+        }
+        self.write(".aws/config", config);
+        names
+    }
+
+    /// Gives the legacy profile a token too, so `legacy` syncs.
+    pub fn enable_legacy(&self) {
+        self.cache_legacy_token(
+            "https://legacy.awsapps.com/start",
+            "us-east-2",
+            "tok-legacy-5e4d3c2b1a",
+            &in_secs(3600),
+        );
+        self.portal.add_token("tok-legacy-5e4d3c2b1a");
+    }
+}
+
+/// How the scripted portal answers one GetRoleCredentials call.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// 200 with this JSON body.
+    Json(String),
+    /// An error as the portal sends it: status, `x-amzn-ErrorType`, message.
+    Error(u16, &'static str),
+    /// 200 with a body that is not JSON.
+    Garbage,
+    /// Reads the request, then closes the connection without answering.
+    Hangup,
+    /// Announces a body, sends half of it, closes.
+    Truncated,
+    /// Waits, then answers.
+    Delayed(std::time::Duration, Box<Reply>),
+}
+
+/// A `roleCredentials` body with exactly these values (any strings: the JSON
+/// encoder escapes newlines and quotes).
+pub fn role_credentials_body(akid: &str, secret: &str, token: &str, expiration_ms: i64) -> String {
+    serde_json::json!({
+        "roleCredentials": {
+            "accessKeyId": akid,
+            "secretAccessKey": secret,
+            "sessionToken": token,
+            "expiration": expiration_ms,
+        }
+    })
+    .to_string()
+}
+
+/// Milliseconds since the epoch, one hour from now.
+pub fn in_one_hour_ms() -> i64 {
+    (chrono::Utc::now() + chrono::Duration::hours(1)).timestamp_millis()
+}
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 that answers each request with whatever
+/// `script(account_id)` says: for replies the fake portal cannot produce (values
+/// with newlines, per-profile faults in one run). One connection per request.
+pub struct ScriptedPortal {
+    addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ScriptedPortal {
+    pub fn start(script: impl Fn(&str) -> Reply + Send + Sync + 'static) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let script = Arc::new(script);
+        let (stop2, hits2) = (Arc::clone(&stop), Arc::clone(&hits));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                let script = Arc::clone(&script);
+                let hits = Arc::clone(&hits2);
+                std::thread::spawn(move || serve_scripted(stream, &*script, &hits));
+            }
+        });
+        ScriptedPortal { addr, stop, hits }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for ScriptedPortal {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(self.addr);
+    }
+}
+
+fn serve_scripted(
+    mut stream: std::net::TcpStream,
+    script: &(dyn Fn(&str) -> Reply + Send + Sync),
+    hits: &std::sync::atomic::AtomicUsize,
+) {
+    use std::io::{Read, Write};
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+    loop {
+        // Read one request head; GetRoleCredentials has no body.
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                _ => return,
+            }
+        }
+        hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let head = String::from_utf8_lossy(&head);
+        let target = head.split_whitespace().nth(1).unwrap_or("");
+        let account = target
+            .split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix("account_id="))
+            .unwrap_or("")
+            .to_string();
+        let mut reply = script(&account);
+        while let Reply::Delayed(d, inner) = reply {
+            std::thread::sleep(d);
+            reply = *inner;
+        }
+        let (status, error_type, body): (u16, Option<&str>, Vec<u8>) = match reply {
+            Reply::Json(body) => (200, None, body.into_bytes()),
+            Reply::Error(status, kind) => (
+                status,
+                Some(kind),
+                format!("{{\"message\":\"scripted {kind}\"}}").into_bytes(),
+            ),
+            Reply::Garbage => (200, None, b"<html>not json".to_vec()),
+            Reply::Hangup => return,
+            Reply::Truncated => {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"roleCredentials\":{\"accessKeyId\":\"ASIA",
+                );
+                return;
+            }
+            Reply::Delayed(..) => unreachable!(),
+        };
+        let mut response = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if let Some(kind) = error_type {
+            response.push_str(&format!("x-amzn-ErrorType: {kind}:http://internal.amazon.com/coral/com.amazonaws.switchboard.portal/\r\n"));
+        }
+        response.push_str("\r\n");
+        let mut bytes = response.into_bytes();
+        bytes.extend_from_slice(&body);
+        if stream.write_all(&bytes).is_err() {
+            return;
+        }
+    }
+}

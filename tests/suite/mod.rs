@@ -5,4 +5,5 @@ mod files;
 mod format;
 mod properties;
 mod refresh;
+mod reliability;
 mod sync;
