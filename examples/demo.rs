@@ -1,8 +1,8 @@
 //! `cargo run --example demo`: ssosync against the in-repo fake SSO portal.
 //!
 //! Copies `fixtures/demo/` into a temp HOME, caches a token as `aws sso login`
-//! would, and runs ssosync three times: a dry run, a real sync, and a second sync
-//! that finds everything fresh and makes no network call.
+//! would, and runs ssosync: a dry run, a real sync, a second sync that finds
+//! everything fresh and makes no network call, a rename, and `status`.
 
 use std::path::Path;
 
@@ -66,6 +66,7 @@ fn main() {
     step("sync every SSO profile", &[]);
     step("again: everything is fresh, no network", &[]);
     step("one profile under another name", &["-p", "lab1:default"]);
+    step("what is where, from the files alone", &["status"]);
     println!("\n=== ~/.aws/credentials after (secret values masked here):");
     for line in std::fs::read_to_string(aws.join("credentials"))
         .unwrap()
