@@ -148,7 +148,11 @@ impl CredentialsFile {
 /// A value we are about to write must read back as itself: no whitespace, control
 /// characters or comment markers that an INI reader would cut or split.
 pub fn is_storable(value: &str) -> bool {
-    !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic())
+    // After `key = `, a leading `#` or `;` would start a comment: the SDKs would
+    // read an empty value.
+    !value.is_empty()
+        && !value.starts_with(['#', ';'])
+        && value.bytes().all(|b| b.is_ascii_graphic())
 }
 
 #[cfg(test)]
@@ -208,7 +212,7 @@ mod tests {
     #[test]
     fn refuses_values_an_ini_reader_would_change() {
         assert!(is_storable("ASIA123+/="));
-        for bad in ["", "a b", "a\nb", "a #b", "x\r", "\u{e9}"] {
+        for bad in ["", "a b", "a\nb", "a #b", "x\r", "\u{e9}", "#abc", ";abc"] {
             assert!(!is_storable(bad), "{bad:?}");
         }
     }

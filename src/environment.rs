@@ -107,7 +107,18 @@ impl Environment {
 
 /// Reads a file that may not exist yet.
 pub fn read_optional(path: &Path, shown: &str) -> Result<Option<String>> {
-    match std::fs::read(path) {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(anyhow!("{shown} is a directory, not a file; move it away"));
+        }
+        Ok(meta) if !meta.is_file() => {
+            return Err(anyhow!(
+                "{shown} is not a regular file (a FIFO, socket or device); replace it with a file"
+            ));
+        }
+        _ => {}
+    }
+    match read_regular_file(path) {
         Ok(bytes) => {
             if bytes.contains(&0) {
                 return Err(anyhow!(
@@ -124,4 +135,22 @@ pub fn read_optional(path: &Path, shown: &str) -> Result<Option<String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read {shown}")),
     }
+}
+
+/// Reads a file only if it is a regular file (after symlinks): a FIFO would block
+/// the read forever, and a device or socket is nothing ssosync should parse or replace.
+pub fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it is {what}; move it away"),
+        ));
+    }
+    std::fs::read(path)
 }

@@ -74,6 +74,10 @@ fn classify(err: SdkError<GetRoleCredentialsError>) -> PortalError {
                 PortalError::NoAccess
             } else if e.is_too_many_requests_exception() {
                 PortalError::Failed("the portal is throttling requests (TooManyRequestsException); try again shortly".into())
+            } else if service.raw().status().is_success() {
+                PortalError::Failed(
+                    "the portal sent a response (HTTP 200) that is not role credentials".into(),
+                )
             } else {
                 let status = service.raw().status().as_u16();
                 let code = e.code().unwrap_or("unknown error");

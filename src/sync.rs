@@ -265,6 +265,7 @@ impl Syncer<'_> {
             }
             return Ok(());
         }
+        refuse_read_only(path, shown)?;
         let _lock = safe_write::lock(path, Duration::from_secs(30))?;
         safe_write::remove_stale_temp_files(path);
         // A writer that does not take our lock may change the file at any moment:
@@ -319,6 +320,18 @@ fn protected(name: &str) -> Outcome {
             "[{name}] holds long-term keys (an access key without a session token); not overwriting them without --force"
         ),
     )
+}
+
+/// A file the user made read-only says "do not change me": respect it.
+fn refuse_read_only(path: &Path, shown: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.permissions().mode() & 0o222 == 0 => Err(anyhow!(
+            "{shown} is read-only (mode {:o}); allow writing with `chmod u+w {shown}` to let ssosync update it",
+            meta.permissions().mode() & 0o777
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The credentials file's text and document; a missing file is an empty one.

@@ -113,7 +113,7 @@ impl TokenCache {
 
 /// Reads one token file; `Ok(None)` when it does not exist or holds no token.
 pub fn read_token_file(path: &Path) -> Result<Option<CachedToken>, TokenProblem> {
-    match std::fs::read(path) {
+    match crate::environment::read_regular_file(path) {
         Ok(bytes) => parse_cache_file(&bytes, path).map_err(|reason| TokenProblem::Unreadable {
             path: path.to_path_buf(),
             reason,
@@ -166,7 +166,7 @@ fn scan_dir(dir: &Path) -> (Vec<CachedToken>, Vec<String>) {
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        match std::fs::read(&path)
+        match crate::environment::read_regular_file(&path)
             .map_err(|e| e.to_string())
             .and_then(|b| parse_cache_file(&b, &path))
         {
@@ -194,6 +194,10 @@ fn parse_cache_file(bytes: &[u8], path: &Path) -> Result<Option<CachedToken>, St
     let Value::String(token) = token else {
         return Err("accessToken is not a string".into());
     };
+    // It travels as an HTTP header: anything else is a damaged file.
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("accessToken is empty or has characters a token cannot have".into());
+    }
     let expires_at = match field(&map, "expiresAt") {
         Some(Value::String(s)) => {
             parse_timestamp(s).ok_or_else(|| format!("expiresAt `{s}` is not a date"))?

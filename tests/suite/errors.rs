@@ -50,7 +50,7 @@ fn broken_config_files() {
     let home = Home::new();
     std::fs::remove_file(home.path(".aws/config")).unwrap();
     std::fs::create_dir(home.path(".aws/config")).unwrap();
-    assert_fails_cleanly(&home, &[], 1, "cannot read ~/.aws/config");
+    assert_fails_cleanly(&home, &[], 1, "~/.aws/config is a directory");
 }
 
 #[test]
