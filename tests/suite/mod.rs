@@ -1,9 +1,13 @@
 mod chains;
 mod commands;
+mod entry_properties;
 mod errors;
 mod files;
 mod format;
+mod hostile;
+mod network;
 mod properties;
 mod refresh;
 mod reliability;
+mod secrets;
 mod sync;

@@ -453,12 +453,23 @@ fn a_killed_writer_leaves_the_old_file_or_the_new_one() {
             .spawn()
             .unwrap();
         let temp = aws.join(format!(".credentials.ssosync-tmp-{}", child.id()));
-        if n % 3 == 0 {
-            let micros = rng.below(whole_run.as_micros() as u64 + 1);
-            std::thread::sleep(Duration::from_micros(micros));
-        } else if wait_for_file(&temp, &mut child, Duration::from_secs(60)) {
-            let micros = rng.below(window.as_micros() as u64 * 3 / 4 + 1);
-            std::thread::sleep(Duration::from_micros(micros));
+        // A third at a uniformly random moment of the whole run; a third the
+        // instant the temp file appears (mid-write by construction, however
+        // loaded the machine); a third at a random moment of the write window.
+        match n % 3 {
+            0 => {
+                let micros = rng.below(whole_run.as_micros() as u64 + 1);
+                std::thread::sleep(Duration::from_micros(micros));
+            }
+            1 => {
+                wait_for_file(&temp, &mut child, Duration::from_secs(60));
+            }
+            _ => {
+                if wait_for_file(&temp, &mut child, Duration::from_secs(60)) {
+                    let micros = rng.below(window.as_micros() as u64 + 1);
+                    std::thread::sleep(Duration::from_micros(micros));
+                }
+            }
         }
         let mid_write = temp.exists();
         let _ = child.kill();

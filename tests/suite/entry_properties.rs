@@ -1,0 +1,327 @@
+//! Properties of credentials-entry edits through the public `ProfileFile` API:
+//! random credentials files, random sequences of `set` / `remove` /
+//! `append_section` and of whole-entry writes (the five keys ssosync writes,
+//! in place when the profile exists, else appended, as `credentials.rs` does).
+//!
+//! After every step: the text still parses (ours and the SDK's), both parsers
+//! read exactly the model (the previous view with only that edit applied), no
+//! line outside the edit is lost or reordered, CRLF files stay CRLF, and
+//! writing the same entry twice changes nothing the second time.
+//!
+//! Case count: `SSOSYNC_PROPTEST_CASES` (default 512), as in properties.rs.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use ssosync::profile_file::{FileKind, ProfileFile};
+
+const NAMES: [&str; 5] = ["dev", "prod", "default", "a.b", "new"];
+const KEYS: [&str; 8] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_security_token",
+    "aws_credential_expiration",
+    "region",
+    "note",
+    "k",
+];
+const ENTRY_KEYS: [&str; 5] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_security_token",
+    "aws_credential_expiration",
+];
+
+type View = BTreeMap<String, BTreeMap<String, String>>;
+
+fn line() -> impl Strategy<Value = String> {
+    let header = prop::sample::select(vec![
+        "[dev]",
+        "[prod]",
+        "[default]",
+        "[ dev ]",
+        "[\tprod]",
+        "[profile dev]",
+        "[a.b]",
+        "[x y]",
+        "[dev] # a comment",
+        "[prod];c",
+    ]);
+    let key = prop::sample::select(vec![
+        "aws_access_key_id",
+        "AWS_Secret_Access_Key",
+        "aws_session_token",
+        "aws_security_token",
+        "aws_credential_expiration",
+        "region",
+        "note",
+        "k",
+    ]);
+    let value = prop::sample::select(vec![
+        "ASIAOLD",
+        "",
+        "old#x",
+        "old # comment",
+        "v ;c",
+        "C:\\tmp\\x",
+        "é",
+        "a=b",
+        "2020-01-01T00:00:00Z",
+    ]);
+    let ws = prop::sample::select(vec!["", " ", "\t"]);
+    prop_oneof![
+        3 => header.prop_map(str::to_string),
+        6 => (key, ws.clone(), ws.clone(), value.clone())
+            .prop_map(|(k, a, b, v)| format!("{k}{a}={b}{v}")),
+        2 => prop::sample::select(vec!["# comment", "; comment", "", "  ", "#"]).prop_map(str::to_string),
+        1 => (ws, value).prop_map(|(w, v)| format!("{w}  sub = {v}")),
+    ]
+}
+
+fn document() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(line(), 0..20),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(lines, crlf, final_newline, bom)| {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut text = String::new();
+            if bom {
+                text.push('\u{feff}');
+            }
+            for l in &lines {
+                text.push_str(l);
+                text.push_str(eol);
+            }
+            if !final_newline && !lines.is_empty() {
+                text.truncate(text.len() - eol.len());
+            }
+            text
+        })
+}
+
+/// Values as ssosync writes them: visible ASCII, never starting with a comment
+/// character (after `= ` that would start a comment).
+fn stored_value() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9+/=][A-Za-z0-9+/=#;\\[\\]:.-]{0,30}"
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Set(&'static str, &'static str, String),
+    Remove(&'static str, &'static str),
+    Append(&'static str, Vec<(&'static str, String)>),
+    WriteEntry(&'static str, Vec<String>),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let name = prop::sample::select(NAMES.to_vec());
+    let key = prop::sample::select(KEYS.to_vec());
+    prop_oneof![
+        3 => (name.clone(), key.clone(), stored_value()).prop_map(|(n, k, v)| Op::Set(n, k, v)),
+        1 => (name.clone(), key.clone()).prop_map(|(n, k)| Op::Remove(n, k)),
+        1 => (name.clone(), prop::collection::vec((key, stored_value()), 0..4))
+            .prop_map(|(n, e)| Op::Append(n, e)),
+        3 => (name, prop::collection::vec(stored_value(), 5)).prop_map(|(n, v)| Op::WriteEntry(n, v)),
+    ]
+}
+
+fn our_view(file: &ProfileFile) -> View {
+    file.profile_set(FileKind::Credentials)
+        .profiles
+        .into_iter()
+        .map(|(name, props)| {
+            let kept = KEYS
+                .iter()
+                .filter_map(|k| props.get(k).map(|v| (k.to_string(), v.to_string())))
+                .collect();
+            (name, kept)
+        })
+        .collect()
+}
+
+fn sdk_view(text: &str) -> Option<View> {
+    use aws_runtime::env_config::file::{
+        EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles,
+    };
+    let files = ProfileFiles::builder()
+        .with_contents(ProfileFileKind::Credentials, text)
+        .with_contents(ProfileFileKind::Config, "")
+        .build();
+    let fs = aws_types::os_shim_internal::Fs::from_slice(&[]);
+    let env = aws_types::os_shim_internal::Env::from_slice(&[]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let set = rt
+        .block_on(aws_config::profile::load(&fs, &env, &files, None))
+        .ok()?;
+    Some(
+        set.profiles()
+            .map(|p| {
+                let profile = set.get_profile(p).unwrap();
+                let props = KEYS
+                    .iter()
+                    .filter_map(|k| profile.get(k).map(|v| (k.to_string(), v.to_string())))
+                    .collect();
+                (p.to_string(), props)
+            })
+            .collect(),
+    )
+}
+
+/// `[dev]` and `[ dev ]` (or `[\tprod]`) both present: the Rust SDK merges them
+/// in an unspecified order, so its values cannot be compared there.
+fn ambiguous(text: &str) -> bool {
+    let headers: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim_start_matches('\u{feff}').strip_prefix('['))
+        .filter_map(|l| l.split(['#', ';']).next()?.trim_end().strip_suffix(']'))
+        .collect();
+    NAMES.iter().any(|n| {
+        let spellings: std::collections::BTreeSet<&&str> =
+            headers.iter().filter(|h| h.trim() == *n).collect();
+        spellings.len() > 1
+    })
+}
+
+/// Applies `op` to the document and to the model.
+fn apply(file: &mut ProfileFile, model: &mut View, op: &Op) {
+    match op {
+        Op::Set(name, key, value) => {
+            file.set(name, key, value);
+            model
+                .entry(name.to_string())
+                .or_default()
+                .insert(key.to_string(), value.clone());
+        }
+        Op::Remove(name, key) => {
+            file.remove(name, key);
+            if let Some(p) = model.get_mut(*name) {
+                p.remove(*key);
+            }
+        }
+        Op::Append(name, entries) => {
+            let borrowed: Vec<(&str, &str)> =
+                entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            file.append_section(name, &borrowed);
+            let p = model.entry(name.to_string()).or_default();
+            for (k, v) in entries {
+                p.insert(k.to_string(), v.clone());
+            }
+        }
+        Op::WriteEntry(name, values) => {
+            let entries: Vec<(&str, &str)> = ENTRY_KEYS
+                .iter()
+                .copied()
+                .zip(values.iter().map(String::as_str))
+                .collect();
+            if file
+                .profile_set(FileKind::Credentials)
+                .profiles
+                .contains_key(*name)
+            {
+                for (k, v) in &entries {
+                    file.set(name, k, v);
+                }
+            } else {
+                file.append_section(name, &entries);
+            }
+            let p = model.entry(name.to_string()).or_default();
+            for (k, v) in entries {
+                p.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+}
+
+/// The keys an op may legitimately drop or change lines of.
+fn touched_keys(op: &Op) -> Vec<&'static str> {
+    match op {
+        Op::Set(_, k, _) | Op::Remove(_, k) => vec![k],
+        Op::Append(..) => vec![],
+        Op::WriteEntry(..) => ENTRY_KEYS.to_vec(),
+    }
+}
+
+fn lines_of(text: &str) -> Vec<&str> {
+    text.trim_start_matches('\u{feff}')
+        .split_inclusive('\n')
+        .map(|l| l.trim_end_matches(['\n', '\r']))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("SSOSYNC_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)
+    ))]
+
+    #[test]
+    fn entry_edits_change_exactly_what_they_say(
+        text in document(),
+        ops in prop::collection::vec(op(), 1..6),
+    ) {
+        let Ok(mut file) = ProfileFile::parse(&text) else { return Ok(()); };
+        let mut model = our_view(&file);
+        let all_crlf = text.contains('\n') && !text.replace("\r\n", "").contains('\n');
+        let mut before = text.clone();
+        for op in &ops {
+            apply(&mut file, &mut model, op);
+            let after = file.render();
+            let reparsed = ProfileFile::parse(&after)
+                .map_err(|e| TestCaseError::fail(format!("{op:?} broke the file ({e}):\n{after}")))?;
+            prop_assert_eq!(&our_view(&reparsed), &model, "{:?}\n--- before\n{}\n--- after\n{}", op, before, after);
+            prop_assert_eq!(reparsed.render(), after.clone());
+            if !after.starts_with('\u{feff}') {
+                let sdk = sdk_view(&after);
+                prop_assert!(sdk.is_some(), "the SDK rejects the result of {:?}:\n{}", op, after);
+                if !ambiguous(&after) {
+                    prop_assert_eq!(sdk.unwrap(), model.clone(), "{:?}\n{}", op, after);
+                }
+            }
+            if all_crlf {
+                prop_assert!(!after.replace("\r\n", "").contains('\n'), "{:?} mixed line endings:\n{:?}", op, after);
+            }
+            // Every line that is not a line of a touched key (or indented: a
+            // continuation the edit may drop) survives, in order.
+            let touched = touched_keys(op);
+            let mut rest = lines_of(&after).into_iter();
+            for l in lines_of(&before) {
+                let key = l.split('=').next().unwrap_or("").trim().to_ascii_lowercase();
+                if l.starts_with([' ', '\t']) || (l.contains('=') && touched.contains(&key.as_str())) {
+                    continue;
+                }
+                prop_assert!(rest.any(|n| n == l), "{:?} lost {:?}\n--- before\n{}\n--- after\n{}", op, l, before, after);
+            }
+            before = after;
+        }
+        // Writing the last entry again is a no-op.
+        if let Some(last @ Op::WriteEntry(..)) = ops.last() {
+            let mut again = file.clone();
+            let mut m = model.clone();
+            apply(&mut again, &mut m, last);
+            prop_assert_eq!(again.render(), file.render(), "a repeated write changed the file");
+        }
+    }
+
+    #[test]
+    fn replacing_a_value_keeps_the_final_newline_state_and_the_line_count(
+        text in document(),
+        name in prop::sample::select(NAMES.to_vec()),
+        key in prop::sample::select(KEYS.to_vec()),
+        value in stored_value(),
+    ) {
+        let Ok(mut file) = ProfileFile::parse(&text) else { return Ok(()); };
+        let exists = file.profile_set(FileKind::Credentials).profiles.get(name).is_some_and(|p| p.get(key).is_some());
+        // Only a key set on one plain line (no continuation lines to drop).
+        prop_assume!(exists && !text.lines().any(|l| l.starts_with([' ', '\t'])));
+        file.set(name, key, &value);
+        let after = file.render();
+        prop_assert_eq!(after.ends_with('\n'), text.ends_with('\n') || text.is_empty());
+        prop_assert_eq!(after.lines().count(), text.lines().count(), "\n{}\n---\n{}", text, after);
+    }
+}
