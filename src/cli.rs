@@ -43,6 +43,10 @@ pub enum Command {
     Hook(HookArgs),
     /// Keep running and rotate each entry before it expires.
     Watch(WatchArgs),
+    /// Sign in to an SSO session (as `aws sso login` does), then sync its profiles.
+    Login(LoginArgs),
+    /// Sign out of an SSO session: end it at the portal and delete its cached token.
+    Logout(LogoutArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the manual page (roff) on stdout.
@@ -204,6 +208,87 @@ pub struct WatchArgs {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Which sign-in `login` and `logout` are about. Neither: the session of
+/// $AWS_PROFILE's profile, else of `default`, else the config's only sso-session.
+#[derive(Debug, Args)]
+pub struct SignInArgs {
+    /// The sso-session (a `[sso-session NAME]` section of the config).
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub sso_session: Option<String>,
+
+    /// A profile: its sso-session, or its start URL for a legacy profile. `login`
+    /// then syncs only this profile.
+    #[arg(short, long = "profile", value_name = "PROFILE")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub sign_in: SignInArgs,
+
+    /// Confirm a code on any device instead of a browser redirect to this machine
+    /// (for SSH sessions and headless hosts). Legacy profiles always do this.
+    #[arg(long)]
+    pub use_device_code: bool,
+
+    /// Do not open a browser; print the URL to open.
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Listen for the browser's redirect on this port of 127.0.0.1 (default: a free one).
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub redirect_port: Option<u16>,
+
+    /// Give up when the sign-in is not finished after this long.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Only sign in; do not sync afterwards.
+    #[arg(long)]
+    pub no_sync: bool,
+
+    /// Sync: rotate entries that are still fresh, and overwrite long-term keys.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Sync: also write each profile's `region` into its credentials entry.
+    #[arg(long)]
+    pub region: bool,
+
+    /// Sync: print one JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print only errors and what the sign-in needs from you.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Log what happens to stderr (-vv: include the AWS SDK's logs).
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    #[command(flatten)]
+    pub sign_in: SignInArgs,
+
+    /// Also remove the entries ssosync wrote to the credentials file for the
+    /// session's profiles (only entries with a session token and
+    /// aws_credential_expiration; other keys and sections stay).
+    #[arg(long)]
+    pub clean: bool,
+
+    /// Print only errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Log what happens to stderr.
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Args)]

@@ -11,11 +11,13 @@ mod exit;
 mod export;
 mod fetch;
 mod hook;
+mod login;
 mod oidc;
 mod output;
 mod portal;
 pub mod profile_file;
 mod profiles;
+mod registration;
 mod safe_write;
 mod secret;
 mod selection;
@@ -73,6 +75,8 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &En
             init_logging(args.common.verbose);
             watch::run(args, env)
         }
+        Some(Command::Login(args)) => login::run_login(args, env),
+        Some(Command::Logout(args)) => login::run_logout(args, env),
         Some(Command::Completions(args)) => {
             let mut command = Cli::command();
             clap_complete::generate(args.shell, &mut command, "ssosync", &mut std::io::stdout());

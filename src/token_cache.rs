@@ -3,7 +3,8 @@
 //! A token is found by the SHA-1 of its session name (or legacy start URL); failing
 //! that, by scanning the folder for a token with the same start URL and region.
 //! Each token is read at most once per run. A refreshed token is written back to
-//! the same file, atomically, keeping every field the CLI wrote.
+//! the same file, atomically, keeping every field the CLI wrote; a login writes a
+//! new file with the fields the CLI writes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use crate::oidc::RefreshedToken;
+use crate::oidc::{IssuedToken, RefreshedToken, Registration};
 use crate::profiles::SignIn;
 use crate::secret::Secret;
 use crate::timefmt::parse_timestamp;
@@ -155,6 +156,41 @@ pub fn write_refreshed(path: &Path, refreshed: &RefreshedToken) -> anyhow::Resul
     crate::safe_write::stage_with_mode(path, &text, 0o600)?.commit()
 }
 
+/// Writes the token a login got as `path`, replacing any older file: the fields the
+/// AWS CLI writes after `aws sso login`, in its order, so the CLI, botocore and the
+/// SDKs take it as their own. The refresh fields only when the service gave a
+/// refresh token (a legacy sign-in gets none). Atomic and 0600.
+pub fn write_login(
+    path: &Path,
+    start_url: &str,
+    region: &str,
+    token: &IssuedToken,
+    registration: &Registration,
+) -> anyhow::Result<()> {
+    use crate::timefmt::format_utc;
+    use anyhow::Context;
+    let mut map = Map::new();
+    let mut put = |key: &str, value: &str| {
+        map.insert(key.to_string(), Value::String(value.to_string()));
+    };
+    put("startUrl", start_url);
+    put("region", region);
+    put("accessToken", token.access_token.expose());
+    put("expiresAt", &format_utc(token.expires_at));
+    if let Some(refresh_token) = &token.refresh_token {
+        put("clientId", &registration.client_id);
+        put("clientSecret", registration.client_secret.expose());
+        put(
+            "registrationExpiresAt",
+            &format_utc(registration.expires_at),
+        );
+        put("refreshToken", refresh_token.expose());
+    }
+    let text = serde_json::to_string(&map).context("cannot encode the token")?;
+    crate::safe_write::ensure_parent(path)?;
+    crate::safe_write::stage_with_mode(path, &text, 0o600)?.commit()
+}
+
 fn scan_dir(dir: &Path) -> (Vec<CachedToken>, Vec<String>) {
     let mut files = Vec::new();
     let mut warnings = Vec::new();
@@ -255,6 +291,47 @@ mod tests {
             cache_file_name("abc"),
             "a9993e364706816aba3e25717850c26c9cd0d89d.json"
         );
+    }
+
+    #[test]
+    fn a_login_token_reads_back_refreshable() {
+        use chrono::TimeZone;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache").join("t.json");
+        let expires = Utc.with_ymd_and_hms(2030, 1, 1, 8, 0, 0).unwrap();
+        let token = IssuedToken {
+            access_token: Secret::new("at"),
+            expires_at: expires,
+            refresh_token: Some(Secret::new("rt")),
+        };
+        let registration = Registration {
+            client_id: "cid".into(),
+            client_secret: Secret::new("cs"),
+            expires_at: Utc.with_ymd_and_hms(2030, 3, 1, 0, 0, 0).unwrap(),
+        };
+        write_login(&path, "https://x/start", "eu-west-1", &token, &registration).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            r#"{"startUrl":"https://x/start","region":"eu-west-1","accessToken":"at","expiresAt":"2030-01-01T08:00:00Z","clientId":"cid","clientSecret":"cs","registrationExpiresAt":"2030-03-01T00:00:00Z","refreshToken":"rt"}"#
+        );
+        let read = read_token_file(&path).unwrap().unwrap();
+        assert_eq!(read.expires_at, expires);
+        assert!(read.refreshable(expires));
+
+        let legacy = IssuedToken {
+            refresh_token: None,
+            ..token
+        };
+        write_login(
+            &path,
+            "https://x/start",
+            "eu-west-1",
+            &legacy,
+            &registration,
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("clientSecret"), "{text}");
     }
 
     #[test]
