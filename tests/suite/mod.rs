@@ -5,6 +5,7 @@ mod errors;
 mod files;
 mod format;
 mod hostile;
+mod interop;
 mod login;
 mod network;
 mod properties;
