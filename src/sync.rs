@@ -90,7 +90,7 @@ pub struct SyncReport {
 /// What the first pass decided for one target.
 enum Decision {
     Done(Outcome),
-    Fetch(Wanted),
+    Fetch(Box<Wanted>),
 }
 
 fn failure(kind: FailureKind, message: impl Into<String>) -> Outcome {
@@ -131,7 +131,7 @@ impl Syncer<'_> {
             .iter()
             .enumerate()
             .filter_map(|(i, d)| match d {
-                Decision::Fetch(w) => Some((i, w.clone())),
+                Decision::Fetch(w) => Some((i, (**w).clone())),
                 Decision::Done(_) => None,
             })
             .collect();
@@ -231,7 +231,7 @@ impl Syncer<'_> {
                 Decision::Done(protected(&target.target))
             }
             EntryState::Fresh(t) if !self.options.force => Decision::Done(Outcome::Fresh(t)),
-            _ => Decision::Fetch(wanted),
+            _ => Decision::Fetch(Box::new(wanted)),
         }
     }
 
