@@ -4,10 +4,18 @@
 //! with the same line rules as the AWS SDKs' parsers (comments, continuation lines,
 //! sub-properties, duplicate sections). Rendering an unedited document gives back the
 //! exact input; an edit touches only the lines of the keys it changes.
+//!
+//! Big files stay cheap: parsing keeps one copy of the text and gives each line a
+//! span of it (only edited lines own their text), the header lines are listed once,
+//! and sections are found by name through an index (built on first use and kept
+//! up to date by every edit), so one lookup or edit costs the size of the sections
+//! it touches, not the size of the file.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Range;
+use std::sync::OnceLock;
 
 const BOM: &str = "\u{feff}";
 const WHITESPACE: &[char] = &[' ', '\t'];
@@ -51,31 +59,88 @@ impl Eol {
     }
 }
 
+/// A property's key, ASCII-lowercased: a span of the line when it is written in
+/// lowercase already (the usual case), else its own lowercased copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Key {
+    Span(Range<usize>),
+    Lowered(Box<str>),
+}
+
+/// What a line is. Ranges are byte ranges of the line's own text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum LineKind {
     /// Empty, whitespace only, or a `#`/`;` comment in column 0.
     Trivia,
-    /// `[name]`; `name` is the text between the brackets, trimmed.
-    Header { name: String },
-    /// `key = value`; `key` is ASCII-lowercased, `value` the byte range of the
-    /// value in the line's text (comment and surrounding whitespace excluded).
-    Property { key: String, value: Range<usize> },
+    /// `[name]`; `name` is the text between the brackets (untrimmed).
+    Header { name: Range<usize> },
+    /// `key = value`; `value` excludes a comment and surrounding whitespace.
+    Property { key: Key, value: Range<usize> },
     /// An indented line that extends the previous property's value.
     Continuation,
 }
 
+/// A line's text: a span of the parsed source, or its own after an edit.
+#[derive(Clone, Debug)]
+enum Text {
+    Source(Range<usize>),
+    Owned(String),
+}
+
 #[derive(Clone, Debug)]
 struct Line {
-    text: String,
+    text: Text,
     eol: Eol,
     kind: LineKind,
+}
+
+/// No section: the end of a chain in [`Index`].
+const NONE: usize = usize::MAX;
+
+/// Sections by trimmed header text. Each section links to the next one with the
+/// same hash, so the index costs no allocation per section; lookups compare names.
+#[derive(Clone, Debug, Default)]
+struct Index {
+    /// Hash of a trimmed header → (first, last) section with that hash.
+    chains: HashMap<u64, (usize, usize)>,
+    /// Per section: the next section with the same hash, or [`NONE`].
+    next: Vec<usize>,
+}
+
+impl Index {
+    fn push(&mut self, hash: u64) {
+        let section = self.next.len();
+        self.next.push(NONE);
+        match self.chains.get_mut(&hash) {
+            Some((_, last)) => {
+                self.next[*last] = section;
+                *last = section;
+            }
+            None => {
+                self.chains.insert(hash, (section, section));
+            }
+        }
+    }
+}
+
+fn name_hash(name: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    name.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// A parsed profile file that renders back byte for byte.
 #[derive(Clone, Debug)]
 pub struct ProfileFile {
     bom: bool,
+    /// The parsed text (without the BOM); unedited lines are spans of it.
+    source: String,
     lines: Vec<Line>,
+    /// The index of every header line, ascending: section `s` runs from
+    /// `headers[s]` up to the next header (or the end of the file).
+    headers: Vec<usize>,
+    /// Sections by trimmed header text, built on first use.
+    index: OnceLock<Index>,
 }
 
 /// One `[header]` and the lines up to the next header.
@@ -121,6 +186,15 @@ impl Properties {
     pub fn contains(&self, key: &str) -> bool {
         self.values.contains_key(key)
     }
+
+    fn insert(&mut self, key: &str, value: String) {
+        match self.values.get_mut(key) {
+            Some(slot) => *slot = value,
+            None => {
+                self.values.insert(key.to_string(), value);
+            }
+        }
+    }
 }
 
 /// Whether `name` is a profile name the Rust SDK accepts.
@@ -135,7 +209,10 @@ impl ProfileFile {
     pub fn empty() -> Self {
         ProfileFile {
             bom: false,
+            source: String::new(),
             lines: Vec::new(),
+            headers: Vec::new(),
+            index: OnceLock::new(),
         }
     }
 
@@ -144,22 +221,29 @@ impl ProfileFile {
             Some(rest) => (true, rest),
             None => (false, text),
         };
-        let mut lines = Vec::new();
-        let mut rest = body;
-        while !rest.is_empty() {
-            let (raw, eol, next) = match rest.find('\n') {
-                Some(i) if rest[..i].ends_with('\r') => (&rest[..i - 1], Eol::CrLf, &rest[i + 1..]),
-                Some(i) => (&rest[..i], Eol::Lf, &rest[i + 1..]),
-                None => (rest, Eol::None, ""),
+        let mut lines = Vec::with_capacity(body.len() / 32 + 1);
+        let mut start = 0;
+        while start < body.len() {
+            let rest = &body[start..];
+            let (len, eol, next) = match rest.find('\n') {
+                Some(i) if rest[..i].ends_with('\r') => (i - 1, Eol::CrLf, start + i + 1),
+                Some(i) => (i, Eol::Lf, start + i + 1),
+                None => (rest.len(), Eol::None, body.len()),
             };
             lines.push(Line {
-                text: raw.to_string(),
+                text: Text::Source(start..start + len),
                 eol,
                 kind: LineKind::Trivia,
             });
-            rest = next;
+            start = next;
         }
-        let mut file = ProfileFile { bom, lines };
+        let mut file = ProfileFile {
+            bom,
+            source: body.to_string(),
+            lines,
+            headers: Vec::new(),
+            index: OnceLock::new(),
+        };
         file.classify()?;
         Ok(file)
     }
@@ -170,12 +254,16 @@ impl ProfileFile {
         // had an empty value (its continuation lines must then be sub-properties).
         let mut in_section = false;
         let mut last_property: Option<bool> = None;
+        let source = self.source.as_str();
         for (i, line) in self.lines.iter_mut().enumerate() {
             let err = |message: &str| ParseError {
                 line: i + 1,
                 message: message.to_string(),
             };
-            let text = line.text.as_str();
+            let text = match &line.text {
+                Text::Source(range) => &source[range.clone()],
+                Text::Owned(text) => text.as_str(),
+            };
             line.kind = if text.trim_matches(WHITESPACE).is_empty() || text.starts_with(['#', ';'])
             {
                 LineKind::Trivia
@@ -185,6 +273,7 @@ impl ProfileFile {
                 })?;
                 in_section = true;
                 last_property = None;
+                self.headers.push(i);
                 LineKind::Header { name }
             } else if text.starts_with(WHITESPACE) {
                 if !in_section {
@@ -213,21 +302,35 @@ impl ProfileFile {
                 }
                 let (key, value) = parse_property(text).map_err(err)?;
                 last_property = Some(value.is_empty());
+                let key = if text[key.clone()].bytes().any(|b| b.is_ascii_uppercase()) {
+                    Key::Lowered(text[key].to_ascii_lowercase().into_boxed_str())
+                } else {
+                    Key::Span(key)
+                };
                 LineKind::Property { key, value }
             };
         }
         Ok(())
     }
 
+    /// The text of line `i`, without its line ending.
+    fn text(&self, i: usize) -> &str {
+        line_text(&self.source, &self.lines[i])
+    }
+
     /// The file's text, byte for byte as parsed plus any edits.
     pub fn render(&self) -> String {
-        let mut out =
-            String::with_capacity(self.lines.iter().map(|l| l.text.len() + 2).sum::<usize>() + 3);
+        let len: usize = self
+            .lines
+            .iter()
+            .map(|l| line_text(&self.source, l).len() + l.eol.as_str().len())
+            .sum();
+        let mut out = String::with_capacity(len + BOM.len());
         if self.bom {
             out.push_str(BOM);
         }
         for line in &self.lines {
-            out.push_str(&line.text);
+            out.push_str(line_text(&self.source, line));
             out.push_str(line.eol.as_str());
         }
         out
@@ -237,29 +340,79 @@ impl ProfileFile {
         self.bom
     }
 
+    /// Section number `s` (in file order).
+    fn section(&self, s: usize) -> Section<'_> {
+        Section {
+            file: self,
+            header: self.headers[s],
+            end: self.headers.get(s + 1).copied().unwrap_or(self.lines.len()),
+        }
+    }
+
     /// Sections in file order, duplicates included.
     pub fn sections(&self) -> impl Iterator<Item = Section<'_>> {
-        let headers: Vec<usize> = self
-            .lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| matches!(l.kind, LineKind::Header { .. }))
-            .map(|(i, _)| i)
-            .collect();
-        let ends: Vec<usize> = headers
-            .iter()
-            .skip(1)
-            .copied()
-            .chain(std::iter::once(self.lines.len()))
-            .collect();
-        headers
+        (0..self.headers.len()).map(move |s| self.section(s))
+    }
+
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| {
+            let mut index = Index {
+                chains: HashMap::with_capacity(self.headers.len()),
+                next: Vec::with_capacity(self.headers.len()),
+            };
+            for s in 0..self.headers.len() {
+                index.push(name_hash(self.trimmed_header(s)));
+            }
+            index
+        })
+    }
+
+    /// The header text of section `s`, trimmed of spaces and tabs.
+    fn trimmed_header(&self, s: usize) -> &str {
+        self.section(s).header_text().trim_matches(WHITESPACE)
+    }
+
+    /// Numbers of the sections whose header, trimmed of spaces and tabs, is `header`,
+    /// in file order.
+    fn sections_named(&self, header: &str) -> impl Iterator<Item = usize> + '_ {
+        let index = self.index();
+        let mut next = index
+            .chains
+            .get(&name_hash(header))
+            .map_or(NONE, |&(first, _)| first);
+        let header = header.to_string();
+        std::iter::from_fn(move || {
+            while next != NONE {
+                let s = next;
+                next = index.next[s];
+                if self.trimmed_header(s) == header {
+                    return Some(s);
+                }
+            }
+            None
+        })
+    }
+
+    /// The sections the SDKs read as profile `name` in a file of `kind`, in file
+    /// order: those whose [`Section::name`] is `SectionName::Profile(name)`.
+    pub fn profile_sections(
+        &self,
+        kind: FileKind,
+        name: &str,
+    ) -> impl Iterator<Item = Section<'_>> + '_ {
+        // In credentials such a section's trimmed header is the name itself, so
+        // the index finds it; config headers (`profile NAME`, any spacing) are scanned.
+        let indexed = (kind == FileKind::Credentials && is_valid_identifier(name))
+            .then(|| self.sections_named(name).map(|s| self.section(s)));
+        let wanted = SectionName::Profile(name.to_string());
+        let scanned = (kind == FileKind::Config).then(|| {
+            self.sections()
+                .filter(move |s| s.name(FileKind::Config) == wanted)
+        });
+        indexed
             .into_iter()
-            .zip(ends)
-            .map(move |(header, end)| Section {
-                file: self,
-                header,
-                end,
-            })
+            .flatten()
+            .chain(scanned.into_iter().flatten())
     }
 
     /// Every profile and sso-session, merged as the SDKs merge them.
@@ -267,7 +420,10 @@ impl ProfileFile {
         let mut set = ProfileSet::default();
         let has_profile_default = kind == FileKind::Config
             && self.sections().any(|s| {
-                s.header_text().split_whitespace().collect::<Vec<_>>() == ["profile", "default"]
+                let mut words = s.header_text().split_whitespace();
+                words.next() == Some("profile")
+                    && words.next() == Some("default")
+                    && words.next().is_none()
             });
         for section in self.sections() {
             let target = match section.name(kind) {
@@ -284,11 +440,11 @@ impl ProfileFile {
                 SectionName::SsoSession(name) => set.sso_sessions.entry(name).or_default(),
                 SectionName::Other => continue,
             };
-            for (key, value) in section.properties() {
-                if is_valid_identifier(&key) {
-                    target.values.insert(key, value);
+            section.for_each_property(|key, value| {
+                if is_valid_identifier(key) {
+                    target.insert(key, value);
                 }
-            }
+            });
         }
         set
     }
@@ -302,6 +458,15 @@ impl ProfileFile {
             .unwrap_or(Eol::Lf)
     }
 
+    /// Moves the headers after line `line` by `delta` lines (lines were inserted
+    /// or removed there).
+    fn shift_headers(&mut self, line: usize, delta: isize) {
+        let first = self.headers.partition_point(|&h| h <= line);
+        for h in &mut self.headers[first..] {
+            *h = h.wrapping_add_signed(delta);
+        }
+    }
+
     /// Inserts `lines` after line `after`, keeping a missing final newline missing.
     fn insert_lines(&mut self, after: usize, texts: Vec<String>, kinds: Vec<LineKind>) {
         let eol = self.preferred_eol();
@@ -313,38 +478,41 @@ impl ProfileFile {
             .zip(kinds)
             .enumerate()
             .map(|(n, (text, kind))| Line {
-                text,
+                text: Text::Owned(text),
                 // The last inserted line inherits the ending of the line it follows,
                 // so a file without a final newline stays that way.
                 eol: if n + 1 == count { moved_eol } else { eol },
                 kind,
             });
         self.lines.splice(at..at, new_lines);
+        self.shift_headers(after, count as isize);
+    }
+
+    /// The last property line with `key` in the sections named `header` (the
+    /// occurrence the SDKs read).
+    fn last_property(&self, sections: &[usize], key: &str) -> Option<usize> {
+        sections.iter().rev().find_map(|&s| {
+            let section = self.section(s);
+            (section.header + 1..section.end)
+                .rev()
+                .find(|&i| self.property_key(i) == Some(key))
+        })
     }
 
     /// Sets `key = value` in the last section named `header`, replacing the value
     /// where the key already is and appending the key to the section otherwise.
     /// The section must exist (see [`ProfileFile::append_section`]).
     pub fn set(&mut self, header: &str, key: &str, value: &str) {
-        let section = self
-            .sections()
-            .filter(|s| s.header_text().trim_matches(WHITESPACE) == header)
-            .last()
-            .map(|s| (s.header, s.end));
-        let Some((start, end)) = section else {
+        let sections: Vec<usize> = self.sections_named(header).collect();
+        let Some(&last) = sections.last() else {
             self.append_section(header, &[(key, value)]);
             return;
         };
         // The last occurrence across duplicate sections is the one the SDKs read.
-        let existing = self
-            .sections()
-            .filter(|s| s.header_text().trim_matches(WHITESPACE) == header)
-            .flat_map(|s| s.property_lines())
-            .filter(|&i| self.property_key(i) == Some(key))
-            .last();
-        match existing {
+        match self.last_property(&sections, key) {
             Some(i) => self.replace_value(i, value),
             None => {
+                let Section { header: start, end, .. } = self.section(last);
                 let after = (start..end)
                     .rev()
                     .find(|&i| {
@@ -356,7 +524,7 @@ impl ProfileFile {
                     .unwrap_or(start);
                 let text = format!("{key} = {value}");
                 let kind = LineKind::Property {
-                    key: key.to_string(),
+                    key: Key::Span(0..key.len()),
                     value: key.len() + 3..text.len(),
                 };
                 self.insert_lines(after, vec![text], vec![kind]);
@@ -367,9 +535,8 @@ impl ProfileFile {
     /// Removes every occurrence of `key` in sections named `header`.
     pub fn remove(&mut self, header: &str, key: &str) {
         let doomed: Vec<usize> = self
-            .sections()
-            .filter(|s| s.header_text().trim_matches(WHITESPACE) == header)
-            .flat_map(|s| s.property_lines())
+            .sections_named(header)
+            .flat_map(|s| self.section(s).property_lines())
             .filter(|&i| self.property_key(i) == Some(key))
             .collect();
         for i in doomed.into_iter().rev() {
@@ -390,37 +557,42 @@ impl ProfileFile {
         let needs_blank = self
             .lines
             .last()
-            .is_some_and(|l| !l.text.trim_matches(WHITESPACE).is_empty());
+            .is_some_and(|l| !line_text(&self.source, l).trim_matches(WHITESPACE).is_empty());
         if needs_blank {
             self.lines.push(Line {
-                text: String::new(),
+                text: Text::Owned(String::new()),
                 eol,
                 kind: LineKind::Trivia,
             });
         }
+        self.headers.push(self.lines.len());
+        if let Some(index) = self.index.get_mut() {
+            index.push(name_hash(header.trim_matches(WHITESPACE)));
+        }
         self.lines.push(Line {
-            text: format!("[{header}]"),
+            text: Text::Owned(format!("[{header}]")),
             eol,
             kind: LineKind::Header {
-                name: header.to_string(),
+                name: 1..1 + header.len(),
             },
         });
         for (key, value) in entries {
             let text = format!("{key} = {value}");
             self.lines.push(Line {
                 kind: LineKind::Property {
-                    key: key.to_string(),
+                    key: Key::Span(0..key.len()),
                     value: key.len() + 3..text.len(),
                 },
-                text,
+                text: Text::Owned(text),
                 eol,
             });
         }
     }
 
     fn property_key(&self, i: usize) -> Option<&str> {
-        match &self.lines[i].kind {
-            LineKind::Property { key, .. } => Some(key),
+        let line = &self.lines[i];
+        match &line.kind {
+            LineKind::Property { key, .. } => Some(key_text(line_text(&self.source, line), key)),
             _ => None,
         }
     }
@@ -439,13 +611,15 @@ impl ProfileFile {
             .collect()
     }
 
-    /// Removes lines (given in ascending order), keeping a missing final newline missing.
+    /// Removes lines (given in ascending order, none of them a header), keeping a
+    /// missing final newline missing.
     fn remove_line_set(&mut self, doomed: &[usize]) {
         for &j in doomed.iter().rev() {
             if j + 1 == self.lines.len() && j > 0 {
                 self.lines[j - 1].eol = self.lines[j].eol;
             }
             self.lines.remove(j);
+            self.shift_headers(j, -1);
         }
     }
 
@@ -454,12 +628,12 @@ impl ProfileFile {
     fn replace_value(&mut self, i: usize, value: &str) {
         let continuations = self.continuation_lines(i);
         self.remove_line_set(&continuations);
-        let line = &mut self.lines[i];
-        let LineKind::Property { key, value: range } = &line.kind else {
+        let old = self.text(i);
+        let LineKind::Property { key, value: range } = &self.lines[i].kind else {
             unreachable!("replace_value on a non-property line");
         };
-        let mut prefix = line.text[..range.start].to_string();
-        let suffix = &line.text[range.end..];
+        let mut prefix = old[..range.start].to_string();
+        let suffix = &old[range.end..];
         if range.is_empty() && !prefix.ends_with(WHITESPACE) {
             prefix.push(' ');
         }
@@ -471,11 +645,14 @@ impl ProfileFile {
         };
         let text = format!("{prefix}{value}{gap}{suffix}");
         let new_range = prefix.len()..prefix.len() + value.len();
-        line.kind = LineKind::Property {
+        // The key lies in the prefix, which keeps its offsets.
+        let kind = LineKind::Property {
             key: key.clone(),
             value: new_range,
         };
-        line.text = text;
+        let line = &mut self.lines[i];
+        line.kind = kind;
+        line.text = Text::Owned(text);
     }
 
     /// Number of lines (for tests and diagnostics).
@@ -484,11 +661,26 @@ impl ProfileFile {
     }
 }
 
+fn line_text<'a>(source: &'a str, line: &'a Line) -> &'a str {
+    match &line.text {
+        Text::Source(range) => &source[range.clone()],
+        Text::Owned(text) => text,
+    }
+}
+
+fn key_text<'a>(text: &'a str, key: &'a Key) -> &'a str {
+    match key {
+        Key::Span(range) => &text[range.clone()],
+        Key::Lowered(lowered) => lowered,
+    }
+}
+
 impl<'a> Section<'a> {
     /// The raw text between the brackets, with header comments removed.
     pub fn header_text(&self) -> &'a str {
-        match &self.file.lines[self.header].kind {
-            LineKind::Header { name } => name,
+        let line = &self.file.lines[self.header];
+        match &line.kind {
+            LineKind::Header { name } => &line_text(&self.file.source, line)[name.clone()],
             _ => unreachable!("section starts at a header"),
         }
     }
@@ -508,35 +700,65 @@ impl<'a> Section<'a> {
             .filter(move |&i| matches!(file.lines[i].kind, LineKind::Property { .. }))
     }
 
-    /// `(key, value)` pairs in file order; values include continuation lines
-    /// joined with `\n`, as the SDKs read them.
-    pub fn properties(&self) -> Vec<(String, String)> {
-        let lines = &self.file.lines;
-        let mut out: Vec<(String, String)> = Vec::new();
-        for line in &lines[self.header + 1..self.end] {
+    /// Calls `f` with each `(key, value)` pair in file order; values include
+    /// continuation lines joined with `\n`, as the SDKs read them.
+    fn for_each_property(&self, mut f: impl FnMut(&'a str, String)) {
+        let file = self.file;
+        let mut pending: Option<(&'a str, String)> = None;
+        for line in &file.lines[self.header + 1..self.end] {
+            let text = line_text(&file.source, line);
             match &line.kind {
                 LineKind::Property { key, value } => {
-                    out.push((key.clone(), line.text[value.clone()].to_string()));
+                    if let Some((k, v)) = pending.take() {
+                        f(k, v);
+                    }
+                    pending = Some((key_text(text, key), text[value.clone()].to_string()));
                 }
                 LineKind::Continuation => {
-                    if let Some((_, v)) = out.last_mut() {
+                    if let Some((_, v)) = &mut pending {
                         v.push('\n');
-                        v.push_str(line.text.trim_matches(WHITESPACE));
+                        v.push_str(text.trim_matches(WHITESPACE));
                     }
                 }
                 _ => {}
             }
         }
+        if let Some((k, v)) = pending {
+            f(k, v);
+        }
+    }
+
+    /// `(key, value)` pairs in file order; values include continuation lines
+    /// joined with `\n`, as the SDKs read them.
+    pub fn properties(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        self.for_each_property(|k, v| out.push((k.to_string(), v)));
         out
     }
 
     /// The value of `key` in this section (last occurrence).
     pub fn get(&self, key: &str) -> Option<String> {
-        self.properties()
-            .into_iter()
+        let file = self.file;
+        let i = (self.header + 1..self.end)
             .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
+            .find(|&i| file.property_key(i) == Some(key))?;
+        let line = &file.lines[i];
+        let text = line_text(&file.source, line);
+        let LineKind::Property { value: range, .. } = &line.kind else {
+            unreachable!("found a property line");
+        };
+        let mut value = text[range.clone()].to_string();
+        for j in i + 1..self.end {
+            match &file.lines[j].kind {
+                LineKind::Property { .. } | LineKind::Header { .. } => break,
+                LineKind::Continuation => {
+                    value.push('\n');
+                    value.push_str(file.text(j).trim_matches(WHITESPACE));
+                }
+                LineKind::Trivia => {}
+            }
+        }
+        Some(value)
     }
 }
 
@@ -559,42 +781,63 @@ fn section_name(header: &str, kind: FileKind) -> SectionName {
     }
 }
 
-/// `[name] # comment` → `name` (untrimmed inside the brackets, as the SDKs keep it).
-fn parse_header(text: &str) -> Option<String> {
+/// `[name] # comment` → the byte range of `name` (untrimmed inside the brackets,
+/// as the SDKs keep it).
+fn parse_header(text: &str) -> Option<Range<usize>> {
     let cut = text.find(['#', ';']).map_or(text, |i| &text[..i]);
-    let inner = cut
-        .trim_matches(WHITESPACE)
-        .strip_prefix('[')?
-        .strip_suffix(']')?;
-    Some(inner.to_string())
+    let trimmed = cut.trim_matches(WHITESPACE);
+    let start = cut.len() - cut.trim_start_matches(WHITESPACE).len();
+    let inner = trimmed.strip_prefix('[')?.strip_suffix(']')?;
+    Some(start + 1..start + 1 + inner.len())
 }
 
-/// `key = value # comment` → (lowercased key, byte range of `value` in `text`).
-fn parse_property(text: &str) -> Result<(String, Range<usize>), &'static str> {
+/// The first `#` or `;` at or after `from`, found a block at a time.
+fn find_comment_mark(bytes: &[u8], from: usize) -> Option<usize> {
+    const BLOCK: usize = 32;
+    let is_mark = |b: u8| b == b'#' || b == b';';
+    let mut at = from;
+    while at < bytes.len() {
+        let block = &bytes[at..bytes.len().min(at + BLOCK)];
+        // No early exit inside a block, so the test vectorises.
+        if block.iter().fold(false, |found, &b| found | is_mark(b)) {
+            return block.iter().position(|&b| is_mark(b)).map(|p| at + p);
+        }
+        at += BLOCK;
+    }
+    None
+}
+
+/// `key = value # comment` → (byte range of the key as written, byte range of
+/// `value`), both in `text`.
+fn parse_property(text: &str) -> Result<(Range<usize>, Range<usize>), &'static str> {
     let leading = text.len() - text.trim_start_matches(WHITESPACE).len();
-    // A comment starts at `#`/`;` preceded by whitespace.
+    // A comment starts at `#`/`;` preceded by whitespace (a character other than
+    // the first after the indentation).
+    let bytes = text.as_bytes();
     let mut end = text.len();
-    let mut prev_ws = false;
-    for (i, c) in text.char_indices().skip_while(|(i, _)| *i < leading) {
-        if (c == '#' || c == ';') && prev_ws {
-            end = i;
+    let mut from = leading;
+    while let Some(mark) = find_comment_mark(bytes, from) {
+        if mark > leading && text[..mark].chars().next_back().is_some_and(char::is_whitespace) {
+            end = mark;
             break;
         }
-        prev_ws = c.is_whitespace();
+        from = mark + 1;
     }
     let body = &text[..end];
     let eq = body
         .find('=')
         .ok_or("expected `key = value`; add the `=` or comment the line out with `#`")?;
-    let key = body[..eq].trim_matches(WHITESPACE);
+    let raw_key = &body[..eq];
+    let key = raw_key.trim_matches(WHITESPACE);
     if key.is_empty() {
         return Err("a property has no name before `=`");
     }
+    let key_start = raw_key.len() - raw_key.trim_start_matches(WHITESPACE).len();
     let after = &body[eq + 1..];
     let value_start = eq + 1 + (after.len() - after.trim_start_matches(WHITESPACE).len());
     let value_end = eq + 1 + after.trim_end_matches(WHITESPACE).len();
     let value_end = value_end.max(value_start);
-    Ok((key.to_ascii_lowercase(), value_start..value_end))
+    Ok((key_start..key_start + key.len(), value_start..value_end))
 }
 
 #[cfg(test)]
@@ -674,7 +917,7 @@ mod tests {
         file.set("a", "aws_access_key_id", "NEW");
         assert_eq!(
             file.render(),
-            "[a]\r\nAWS_Access_Key_Id=NEW # note\r\nother = 1\r\n"
+            "[a]\r\n# note\r\nAWS_Access_Key_Id=NEW\r\nother = 1\r\n"
         );
     }
 
@@ -715,13 +958,20 @@ mod tests {
     }
 
     #[test]
+    fn writes_under_the_exact_header_and_clears_padded_look_alikes() {
+        let mut file = ProfileFile::parse("[ a ]\nk = 1\nj = 2\n").unwrap();
+        file.set("a", "k", "9");
+        assert_eq!(file.render(), "[ a ]\nj = 2\n\n[a]\nk = 9\n");
+    }
+
+    #[test]
     fn replacing_drops_continuation_lines_and_fills_empty_values() {
         let mut file =
             ProfileFile::parse("[a]\nk =\n  x = 1\n# kept\n  y = 2\nz=\nc = #note\n").unwrap();
         file.set("a", "k", "v");
         file.set("a", "z", "w");
         file.set("a", "c", "x");
-        assert_eq!(file.render(), "[a]\nk = v\n# kept\nz= w\nc = x #note\n");
+        assert_eq!(file.render(), "[a]\nk = v\n# kept\nz= w\n#note\nc = x\n");
     }
 
     #[test]
