@@ -23,7 +23,7 @@ fn venv() -> PathBuf {
 }
 
 /// The venv's bin folder, creating the venv and installing the pins if needed.
-fn python_tools() -> PathBuf {
+pub(crate) fn python_tools() -> PathBuf {
     let dir = venv();
     std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
     let lock = File::create(dir.with_extension("lock")).unwrap();

@@ -6,6 +6,7 @@ mod files;
 mod format;
 mod hostile;
 mod interop;
+mod interop_sso;
 mod login;
 mod network;
 mod properties;

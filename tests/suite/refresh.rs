@@ -12,7 +12,7 @@ fn cache_path(home: &Home) -> std::path::PathBuf {
 
 /// A token file as the AWS CLI leaves it after `aws sso login --sso-session corp`,
 /// plus a field we do not know, which must survive our write-back.
-fn cache_refreshable(home: &Home, expires_at: &str, registration_expires_at: &str) {
+pub(crate) fn cache_refreshable(home: &Home, expires_at: &str, registration_expires_at: &str) {
     home.write(
         &format!(".aws/sso/cache/{}.json", sha1_hex("corp")),
         serde_json::json!({
