@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::portal::RoleCredentials;
-use crate::profile_file::{FileKind, ParseError, ProfileFile, SectionName};
+use crate::profile_file::{FileKind, ParseError, ProfileFile, Section};
 use crate::timefmt::{format_utc, parse_timestamp};
 
 pub const ACCESS_KEY_ID: &str = "aws_access_key_id";
@@ -58,40 +58,30 @@ impl CredentialsFile {
         self.doc.has_bom()
     }
 
-    /// The merged view the SDKs would have of profile `name`.
-    fn merged(&self, name: &str) -> Option<Vec<(String, String)>> {
-        let mut found = false;
-        let mut props = Vec::new();
-        for section in self.doc.sections() {
-            if section.name(FileKind::Credentials) == SectionName::Profile(name.to_string()) {
-                found = true;
-                props.extend(section.properties());
-            }
-        }
-        found.then_some(props)
-    }
-
-    fn value(props: &[(String, String)], key: &str) -> Option<String> {
-        props
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
+    /// The merged view the SDKs would have of profile `name`: every section that
+    /// reads as it, in file order (none: no such profile).
+    fn merged(&self, name: &str) -> Option<Merged<'_>> {
+        let sections: Vec<Section<'_>> = self
+            .doc
+            .profile_sections(FileKind::Credentials, name)
+            .collect();
+        (!sections.is_empty()).then_some(Merged { sections })
     }
 
     pub fn state(&self, name: &str, fresh_after: DateTime<Utc>) -> EntryState {
         let Some(props) = self.merged(name) else {
             return EntryState::Absent;
         };
-        let has = |k| Self::value(&props, k).is_some_and(|v| !v.is_empty());
+        let has = |k| props.value(k).is_some_and(|v| !v.is_empty());
         if !has(ACCESS_KEY_ID) {
             return EntryState::Absent;
         }
         if !has(SESSION_TOKEN) && !has(SECURITY_TOKEN) {
             return EntryState::LongTerm;
         }
-        let expiry = Self::value(&props, EXPIRATION)
-            .or_else(|| Self::value(&props, YAWSSO_EXPIRATION))
+        let expiry = props
+            .value(EXPIRATION)
+            .or_else(|| props.value(YAWSSO_EXPIRATION))
             .and_then(|v| parse_timestamp(&v));
         match expiry {
             Some(t) if t > fresh_after => EntryState::Fresh(t),
@@ -102,7 +92,7 @@ impl CredentialsFile {
     /// The short-lived credentials stored under `name`, when complete.
     pub fn entry(&self, name: &str) -> Option<RoleCredentials> {
         let props = self.merged(name)?;
-        let get = |k| Self::value(&props, k).filter(|v| !v.is_empty());
+        let get = |k| props.value(k).filter(|v| !v.is_empty());
         let token = get(SESSION_TOKEN).or_else(|| get(SECURITY_TOKEN))?;
         let expiration = get(EXPIRATION)
             .or_else(|| get(YAWSSO_EXPIRATION))
@@ -125,11 +115,10 @@ impl CredentialsFile {
             (SECURITY_TOKEN, creds.session_token.expose()),
             (EXPIRATION, expiration.as_str()),
         ];
-        let existing = self.merged(name);
-        if existing
-            .as_ref()
-            .is_some_and(|p| Self::value(p, YAWSSO_EXPIRATION).is_some())
-        {
+        let existing = self
+            .merged(name)
+            .map(|p| p.value(YAWSSO_EXPIRATION).is_some());
+        if existing == Some(true) {
             entries.push((YAWSSO_EXPIRATION, expiration.as_str()));
         }
         if let Some(region) = region {
@@ -142,6 +131,18 @@ impl CredentialsFile {
         for (key, value) in entries {
             self.doc.set(name, key, value);
         }
+    }
+}
+
+/// The sections of one profile, read as the SDKs merge them.
+struct Merged<'a> {
+    sections: Vec<Section<'a>>,
+}
+
+impl Merged<'_> {
+    /// The value of `key`: its last occurrence across the sections.
+    fn value(&self, key: &str) -> Option<String> {
+        self.sections.iter().rev().find_map(|s| s.get(key))
     }
 }
 

@@ -372,20 +372,20 @@ impl ProfileFile {
         self.section(s).header_text().trim_matches(WHITESPACE)
     }
 
-    /// Numbers of the sections whose header, trimmed of spaces and tabs, is `header`,
-    /// in file order.
-    fn sections_named(&self, header: &str) -> impl Iterator<Item = usize> + '_ {
+    /// Numbers of the sections whose header, trimmed of spaces and tabs, is
+    /// `trimmed`, in file order.
+    fn sections_named(&self, trimmed: &str) -> impl Iterator<Item = usize> + '_ {
         let index = self.index();
         let mut next = index
             .chains
-            .get(&name_hash(header))
+            .get(&name_hash(trimmed))
             .map_or(NONE, |&(first, _)| first);
-        let header = header.to_string();
+        let trimmed = trimmed.to_string();
         std::iter::from_fn(move || {
             while next != NONE {
                 let s = next;
                 next = index.next[s];
-                if self.trimmed_header(s) == header {
+                if self.trimmed_header(s) == trimmed {
                     return Some(s);
                 }
             }
@@ -499,44 +499,66 @@ impl ProfileFile {
         })
     }
 
-    /// Sets `key = value` in the last section named `header`, replacing the value
-    /// where the key already is and appending the key to the section otherwise.
-    /// The section must exist (see [`ProfileFile::append_section`]).
+    /// Sets `key = value` under the exact header `[header]` (the last such section),
+    /// replacing the value where the key already is and appending the key to the
+    /// section otherwise; without such a section, appends one. Padded look-alikes
+    /// (`[ header ]`), which botocore reads as another profile, lose `key`.
     pub fn set(&mut self, header: &str, key: &str, value: &str) {
-        let sections: Vec<usize> = self.sections_named(header).collect();
-        let Some(&last) = sections.last() else {
-            self.append_section(header, &[(key, value)]);
-            return;
-        };
-        // The last occurrence across duplicate sections is the one the SDKs read.
-        match self.last_property(&sections, key) {
-            Some(i) => self.replace_value(i, value),
-            None => {
-                let Section { header: start, end, .. } = self.section(last);
-                let after = (start..end)
-                    .rev()
-                    .find(|&i| {
-                        matches!(
-                            self.lines[i].kind,
-                            LineKind::Property { .. } | LineKind::Continuation
-                        )
-                    })
-                    .unwrap_or(start);
-                let text = format!("{key} = {value}");
-                let kind = LineKind::Property {
-                    key: Key::Span(0..key.len()),
-                    value: key.len() + 3..text.len(),
-                };
-                self.insert_lines(after, vec![text], vec![kind]);
+        let mut exact = Vec::new();
+        let mut look_alikes = Vec::new();
+        for s in self.sections_named(header.trim_matches(WHITESPACE)) {
+            let text = self.section(s).header_text();
+            if text == header {
+                exact.push(s);
+            } else if text.trim_matches(WHITESPACE) == header {
+                look_alikes.push(s);
             }
+        }
+        match exact.last() {
+            None => self.append_section(header, &[(key, value)]),
+            // The last occurrence across duplicate sections is the one the SDKs read.
+            Some(&last) => match self.last_property(&exact, key) {
+                Some(i) => self.replace_value(i, value),
+                None => {
+                    let Section {
+                        header: start, end, ..
+                    } = self.section(last);
+                    let after = (start..end)
+                        .rev()
+                        .find(|&i| {
+                            matches!(
+                                self.lines[i].kind,
+                                LineKind::Property { .. } | LineKind::Continuation
+                            )
+                        })
+                        .unwrap_or(start);
+                    let text = format!("{key} = {value}");
+                    let kind = LineKind::Property {
+                        key: Key::Span(0..key.len()),
+                        value: key.len() + 3..text.len(),
+                    };
+                    self.insert_lines(after, vec![text], vec![kind]);
+                }
+            },
+        }
+        for s in look_alikes {
+            self.remove_in(s, key);
         }
     }
 
     /// Removes every occurrence of `key` in sections named `header`.
     pub fn remove(&mut self, header: &str, key: &str) {
+        let sections: Vec<usize> = self.sections_named(header).collect();
+        for s in sections {
+            self.remove_in(s, key);
+        }
+    }
+
+    /// Removes every occurrence of `key` (and its continuation lines) in section `s`.
+    fn remove_in(&mut self, s: usize, key: &str) {
         let doomed: Vec<usize> = self
-            .sections_named(header)
-            .flat_map(|s| self.section(s).property_lines())
+            .section(s)
+            .property_lines()
             .filter(|&i| self.property_key(i) == Some(key))
             .collect();
         for i in doomed.into_iter().rev() {
@@ -554,10 +576,11 @@ impl ProfileFile {
         {
             last.eol = eol;
         }
-        let needs_blank = self
-            .lines
-            .last()
-            .is_some_and(|l| !line_text(&self.source, l).trim_matches(WHITESPACE).is_empty());
+        let needs_blank = self.lines.last().is_some_and(|l| {
+            !line_text(&self.source, l)
+                .trim_matches(WHITESPACE)
+                .is_empty()
+        });
         if needs_blank {
             self.lines.push(Line {
                 text: Text::Owned(String::new()),
@@ -624,7 +647,9 @@ impl ProfileFile {
     }
 
     /// Replaces the value of property line `i` (and drops its continuation lines),
-    /// keeping the key's spelling, the spacing around `=` and any trailing comment.
+    /// keeping the key's spelling and the spacing around `=`. A trailing comment
+    /// moves to its own line just above: botocore and the AWS CLI read an inline
+    /// comment as part of the value.
     fn replace_value(&mut self, i: usize, value: &str) {
         let continuations = self.continuation_lines(i);
         self.remove_line_set(&continuations);
@@ -637,22 +662,33 @@ impl ProfileFile {
         if range.is_empty() && !prefix.ends_with(WHITESPACE) {
             prefix.push(' ');
         }
-        // A comment must stay separated by whitespace, or it would join the value.
-        let gap = if suffix.is_empty() || suffix.starts_with(WHITESPACE) {
-            ""
+        // After the value come only spaces and tabs, then possibly a comment.
+        let comment = suffix.trim_start_matches(WHITESPACE);
+        let (text, comment) = if comment.is_empty() {
+            (format!("{prefix}{value}{suffix}"), None)
         } else {
-            " "
+            (format!("{prefix}{value}"), Some(comment.to_string()))
         };
-        let text = format!("{prefix}{value}{gap}{suffix}");
-        let new_range = prefix.len()..prefix.len() + value.len();
         // The key lies in the prefix, which keeps its offsets.
         let kind = LineKind::Property {
             key: key.clone(),
-            value: new_range,
+            value: prefix.len()..prefix.len() + value.len(),
         };
         let line = &mut self.lines[i];
         line.kind = kind;
         line.text = Text::Owned(text);
+        if let Some(comment) = comment {
+            let eol = self.preferred_eol();
+            self.lines.insert(
+                i,
+                Line {
+                    text: Text::Owned(comment),
+                    eol,
+                    kind: LineKind::Trivia,
+                },
+            );
+            self.shift_headers(i - 1, 1);
+        }
     }
 
     /// Number of lines (for tests and diagnostics).
@@ -817,7 +853,12 @@ fn parse_property(text: &str) -> Result<(Range<usize>, Range<usize>), &'static s
     let mut end = text.len();
     let mut from = leading;
     while let Some(mark) = find_comment_mark(bytes, from) {
-        if mark > leading && text[..mark].chars().next_back().is_some_and(char::is_whitespace) {
+        if mark > leading
+            && text[..mark]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_whitespace)
+        {
             end = mark;
             break;
         }
