@@ -27,15 +27,25 @@ json.dump(out, open(os.environ["OUT_FILE"], "w"))
 /// fake endpoints (secrets travel in files, never as arguments).
 fn botocore_resolves(home: &Home, profiles: &[&str]) -> serde_json::Value {
     let bin = python_tools();
-    home.write("resolve-profiles.json", serde_json::to_string(profiles).unwrap());
-    let ssosync_dir = std::path::Path::new(env!("CARGO_BIN_EXE_ssosync")).parent().unwrap().display().to_string();
+    home.write(
+        "resolve-profiles.json",
+        serde_json::to_string(profiles).unwrap(),
+    );
+    let ssosync_dir = std::path::Path::new(env!("CARGO_BIN_EXE_ssosync"))
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
     let out = Command::new(bin.join("python"))
         .args(["-c", RESOLVE])
         .env_clear()
         .env("PATH", format!("{ssosync_dir}:/usr/bin:/bin"))
         .env("HOME", home.dir.path())
         .env("AWS_CONFIG_FILE", home.path(".aws/config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.path("no-such-credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.path("no-such-credentials"),
+        )
         .env("AWS_ENDPOINT_URL_SSO", home.portal.url())
         .env("AWS_ENDPOINT_URL_SSO_OIDC", home.portal.url())
         .env("AWS_ENDPOINT_URL_STS", home.portal.url())
@@ -46,7 +56,11 @@ fn botocore_resolves(home: &Home, profiles: &[&str]) -> serde_json::Value {
         .env("OUT_FILE", home.path("resolve-out.json"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "botocore script failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "botocore script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_str(&home.read("resolve-out.json")).unwrap()
 }
 
@@ -68,8 +82,17 @@ fn botocore_uses_the_token_ssosync_refreshed() {
     for profile in ["dev", "prod"] {
         assert_eq!(resolved[profile]["method"], "sso", "{resolved}");
     }
-    assert_eq!(home.portal.count_grant("refresh_token"), 0, "botocore found the token fresh");
-    let calls: Vec<_> = home.portal.requests().into_iter().filter(|r| r.path == "/federation/credentials").collect();
+    assert_eq!(
+        home.portal.count_grant("refresh_token"),
+        0,
+        "botocore found the token fresh"
+    );
+    let calls: Vec<_> = home
+        .portal
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/federation/credentials")
+        .collect();
     assert_eq!(calls.len(), 2);
     for r in calls {
         assert_eq!(r.header("x-amz-sso_bearer_token"), Some(token.as_str()));
@@ -81,9 +104,15 @@ fn botocore_uses_the_token_ssosync_refreshed() {
 #[test]
 fn botocore_uses_ssosync_as_its_credential_process() {
     let home = Home::new();
-    home.write(".aws/config", format!("{CONFIG}\n[profile viaproc]\ncredential_process = ssosync process -p dev\n"));
+    home.write(
+        ".aws/config",
+        format!("{CONFIG}\n[profile viaproc]\ncredential_process = ssosync process -p dev\n"),
+    );
     let resolved = botocore_resolves(&home, &["viaproc"]);
-    assert_eq!(resolved["viaproc"]["method"], "custom-process", "{resolved}");
+    assert_eq!(
+        resolved["viaproc"]["method"], "custom-process",
+        "{resolved}"
+    );
     let dev = home.last_issued("111111111111", "Dev");
     assert_eq!(resolved["viaproc"]["access_key"], dev.access_key_id);
     assert_eq!(resolved["viaproc"]["secret_key"], dev.secret_access_key);
@@ -102,12 +131,23 @@ fn botocore_uses_the_token_ssosync_login_wrote() {
     home.portal.grant("111111111111", "Dev");
     home.portal.grant("222222222222", "Admin");
     home.portal.set_pending_polls(0);
-    let run = home.run(&["login", "--sso-session", "corp", "--use-device-code", "--no-browser"]);
+    let run = home.run(&[
+        "login",
+        "--sso-session",
+        "corp",
+        "--use-device-code",
+        "--no-browser",
+    ]);
     assert_eq!(run.code, 0, "{run:?}");
     let token = cached_token(&home);
     home.portal.reset_counters();
     let resolved = botocore_resolves(&home, &["dev"]);
     assert_eq!(resolved["dev"]["method"], "sso", "{resolved}");
-    let r = home.portal.requests().into_iter().find(|r| r.path == "/federation/credentials").unwrap();
+    let r = home
+        .portal
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/federation/credentials")
+        .unwrap();
     assert_eq!(r.header("x-amz-sso_bearer_token"), Some(token.as_str()));
 }
