@@ -94,7 +94,7 @@ fn a_portal_slower_than_the_timeout_fails_in_bounded_time() {
         );
     }
     // Each call is bounded by 3 x --timeout, and the two run concurrently.
-    assert!(took < Duration::from_secs(6), "took {took:?}");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
     assert_untouched(&home, &before, "slow");
 
     // Slow but within the timeout: fine.
