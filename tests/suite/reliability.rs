@@ -525,3 +525,191 @@ fn a_killed_writer_leaves_the_old_file_or_the_new_one() {
         "too few kills hit the write window: {stats:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The token cache: ssosync writes it back after a refresh, and refresh tokens
+// rotate (each refresh invalidates the one used), so a lost write costs a login.
+// ---------------------------------------------------------------------------
+
+const CLIENT_ID: &str = "client-id-reliability";
+const CLIENT_SECRET: &str = "client-secret-reliability";
+
+fn token_cache_path(home: &Home) -> PathBuf {
+    home.path(&format!(
+        ".aws/sso/cache/{}.json",
+        crate::common::sha1_hex("corp")
+    ))
+}
+
+/// An expired token as `aws sso login` leaves it, refreshable with `refresh`,
+/// plus a field we do not know, which every write-back must keep.
+fn expired_refreshable_cache(home: &Home, refresh: &str) -> String {
+    let text = serde_json::json!({
+        "startUrl": crate::common::START_URL,
+        "region": crate::common::REGION,
+        "accessToken": crate::common::TOKEN,
+        "expiresAt": "2020-01-01T00:00:00Z",
+        "clientId": CLIENT_ID,
+        "clientSecret": CLIENT_SECRET,
+        "registrationExpiresAt": crate::common::in_secs(86_400),
+        "refreshToken": refresh,
+        "futureField": {"kept": true},
+    })
+    .to_string();
+    std::fs::write(token_cache_path(home), &text).unwrap();
+    home.portal
+        .add_refresh_token(CLIENT_ID, CLIENT_SECRET, refresh);
+    text
+}
+
+/// Checks a written-back cache: valid JSON holding the newest token the portal
+/// created, its refresh token, and every field the CLI wrote.
+fn assert_refreshed_cache(home: &Home, what: &str) {
+    let text = std::fs::read_to_string(token_cache_path(home)).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: cache is not JSON ({e})"));
+    let newest = home
+        .portal
+        .created_tokens()
+        .pop()
+        .expect("a token was created");
+    assert_eq!(doc["accessToken"], newest.access_token, "{what}");
+    if let Some(rt) = &newest.refresh_token {
+        assert_eq!(
+            doc["refreshToken"],
+            rt.as_str(),
+            "{what}: the rotated refresh token"
+        );
+    }
+    assert_eq!(
+        doc["futureField"]["kept"], true,
+        "{what}: unknown field dropped"
+    );
+    assert_eq!(doc["clientSecret"], CLIENT_SECRET, "{what}");
+}
+
+/// Eight processes find the same expired token at once: the lock on the cache
+/// file makes exactly one of them refresh, the others use its token, and the
+/// rotated refresh token that ends up in the file is the valid one.
+#[test]
+fn concurrent_runs_refresh_a_token_once_and_keep_the_valid_refresh_token() {
+    let rounds = iterations(3, 50);
+    for round in 0..rounds {
+        let home = Home::new();
+        let names = home.add_sso_profiles(8);
+        expired_refreshable_cache(&home, &format!("refresh-{round}"));
+        let children: Vec<_> = names
+            .iter()
+            .map(|p| {
+                home.command(&["-p", p])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(
+            home.portal.count_grant("refresh_token"),
+            1,
+            "round {round}: one refresh"
+        );
+        assert_refreshed_cache(&home, &format!("round {round}"));
+
+        // The stored refresh token works: expire the access token and refresh again.
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(token_cache_path(&home)).unwrap())
+                .unwrap();
+        doc["expiresAt"] = "2020-01-01T00:00:00Z".into();
+        std::fs::write(token_cache_path(&home), doc.to_string()).unwrap();
+        let run = home.run(&["-p", "dev", "--force"]);
+        assert_eq!(
+            run.code, 0,
+            "round {round}: the stored refresh token was stale: {run:?}"
+        );
+        assert_eq!(home.portal.count_grant("refresh_token"), 2);
+    }
+}
+
+/// SIGKILL during runs that refresh: the token cache is always the old file or a
+/// complete new one. Measured, not asserted: a kill after the portal rotated the
+/// refresh token but before the write-back leaves the old, now invalid, refresh
+/// token (the next run then asks for a login; no tool can avoid that window).
+#[test]
+fn a_killed_refresh_leaves_the_token_cache_old_or_new() {
+    let kills = iterations(20, 300);
+    let mut rng = Rng::from_env("refresh-crash");
+    let home = Home::new();
+    // Calibrate one refreshing run.
+    expired_refreshable_cache(&home, "refresh-calibrate");
+    let start = Instant::now();
+    assert_eq!(home.run(&["-p", "dev", "--force"]).code, 0);
+    let whole_run = start.elapsed();
+
+    let (mut old_kept, mut new_written, mut rotated_then_lost) = (0, 0, 0);
+    for n in 0..kills {
+        let old = expired_refreshable_cache(&home, &format!("refresh-{n}"));
+        let grants = home.portal.count_grant("refresh_token");
+        let mut child = home
+            .command(&["-p", "dev", "--force"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let micros = rng.below(whole_run.as_micros() as u64 + 1);
+        std::thread::sleep(Duration::from_micros(micros));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = std::fs::read_to_string(token_cache_path(&home)).unwrap();
+        if now == old {
+            old_kept += 1;
+            if home.portal.count_grant("refresh_token") > grants
+                && home
+                    .portal
+                    .created_tokens()
+                    .last()
+                    .is_some_and(|t| t.refresh_token.is_some())
+            {
+                rotated_then_lost += 1;
+            }
+        } else {
+            assert_refreshed_cache(&home, &format!("kill {n}"));
+            new_written += 1;
+        }
+        let temps: Vec<String> = std::fs::read_dir(home.path(".aws/sso/cache"))
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.contains("ssosync-tmp"))
+            .collect();
+        assert!(temps.len() <= 1, "kill {n}: temp files pile up: {temps:?}");
+    }
+    eprintln!(
+        "refresh-crash: {kills} kills during refreshing runs ({whole_run:?} each): \
+         {old_kept} left the old cache, {new_written} a complete new one, none partial; \
+         {rotated_then_lost} of the old ones hold a refresh token the portal had already rotated"
+    );
+}
+
+#[test]
+#[ignore = "bug: temp files a killed refresh left in ~/.aws/sso/cache (holding tokens) are never removed by later refreshes"]
+fn bug_a_refresh_removes_temp_files_a_killed_refresh_left() {
+    let home = Home::new();
+    expired_refreshable_cache(&home, "refresh-stale-temp");
+    // What a refresh killed between its temp file and its rename leaves behind.
+    let stale = home.path(&format!(
+        ".aws/sso/cache/.{}.json.ssosync-tmp-99999",
+        crate::common::sha1_hex("corp")
+    ));
+    std::fs::write(&stale, "{\"accessToken\":\"half-written").unwrap();
+    let run = home.run(&["-p", "dev", "--force"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(home.portal.count_grant("refresh_token"), 1, "it refreshed");
+    assert!(!stale.exists(), "the stale temp file is still there");
+}
