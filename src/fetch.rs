@@ -262,6 +262,8 @@ fn refresh(
     };
     let _lock = safe_write::lock(&cached.path, Duration::from_secs(60))
         .map_err(|e| login(format!("{e:#}")))?;
+    // A refresh killed mid-write leaves a temp file holding tokens: clear it.
+    safe_write::remove_stale_temp_files(&cached.path);
     let current = match token_cache::read_token_file(&cached.path) {
         Ok(Some(current)) => current,
         Ok(None) => return Err(login(format!("{shown} disappeared"))),

@@ -331,6 +331,8 @@ fn sign_in(
             safe_write::lock(token_path, args.timeout + Duration::from_secs(60))?
         }
     };
+    // A login or refresh killed mid-write leaves a temp file holding tokens.
+    safe_write::remove_stale_temp_files(token_path);
     let now = Utc::now();
     if std::fs::read(token_path).ok() != before
         && let Ok(Some(token)) = token_cache::read_token_file(token_path)

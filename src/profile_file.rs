@@ -638,7 +638,12 @@ impl ProfileFile {
     /// missing final newline missing.
     fn remove_line_set(&mut self, doomed: &[usize]) {
         for &j in doomed.iter().rev() {
-            if j + 1 == self.lines.len() && j > 0 {
+            // Keep a missing final newline missing, but never by erasing a blank
+            // line of the user's: its newline is all there is of it.
+            if j + 1 == self.lines.len()
+                && j > 0
+                && !self.text(j - 1).trim_matches(WHITESPACE).is_empty()
+            {
                 self.lines[j - 1].eol = self.lines[j].eol;
             }
             self.lines.remove(j);

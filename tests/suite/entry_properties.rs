@@ -341,7 +341,6 @@ proptest! {
 /// Found by `properties::setting_a_key_changes_only_that_key` at 100 000 cases
 /// (seed saved by proptest as `text = "[dev]\n[dev]\nAWS_Session_Token=v\n\n  cont = v"`).
 #[test]
-#[ignore = "bug: replacing a value whose continuation line ends the file also deletes the blank line before it"]
 fn bug_replacing_a_value_keeps_the_blank_line_before_a_final_continuation() {
     let text = "[dev]\naws_session_token = old\n\n  more = v";
     let mut file = ProfileFile::parse(text).unwrap();

@@ -702,7 +702,6 @@ fn a_killed_refresh_leaves_the_token_cache_old_or_new() {
 }
 
 #[test]
-#[ignore = "bug: temp files a killed refresh left in ~/.aws/sso/cache (holding tokens) are never removed by later refreshes"]
 fn bug_a_refresh_removes_temp_files_a_killed_refresh_left() {
     let home = Home::new();
     expired_refreshable_cache(&home, "refresh-stale-temp");
