@@ -19,6 +19,12 @@ fn small_home() -> Home {
 
 /// Runs a bash script (on stdin, never as an argument) in the home's environment.
 fn bash(home: &Home, script: &str) -> (i32, String, String) {
+    shell(home, "bash", &["-s"], script)
+}
+
+/// Runs `program` with `script` on stdin, with the home's environment and the
+/// ssosync under test first on PATH.
+fn shell(home: &Home, program: &str, args: &[&str], script: &str) -> (i32, String, String) {
     let cmd = home.command(&[]);
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_ssosync"))
         .parent()
@@ -29,8 +35,8 @@ fn bash(home: &Home, script: &str) -> (i32, String, String) {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut child = std::process::Command::new("bash")
-        .arg("-s")
+    let mut child = std::process::Command::new(program)
+        .args(args)
         .env_clear()
         .envs(
             cmd.get_envs()
@@ -163,6 +169,43 @@ fn export_is_evaluated_by_bash_and_reuses_a_fresh_entry() {
     );
     assert!(doc.get("AWS_REGION").is_none(), "prod has no region");
     assert!(!home.path(".aws/credentials").exists());
+}
+
+#[test]
+fn export_for_fish_is_sourced_by_a_real_fish() {
+    let have_fish = std::process::Command::new("fish")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_fish {
+        // .ci/run installs fish from Debian's packages; elsewhere the exact text is
+        // covered by the export unit tests.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "fish is missing on CI: .ci/run should install it"
+        );
+        eprintln!("skipped: fish is not installed");
+        return;
+    }
+    let home = small_home();
+    let (code, out, err) = shell(
+        &home,
+        "fish",
+        &["--no-config"],
+        "ssosync export -p dev --format fish | source\nprintf '%s\\n' $AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY $AWS_SESSION_TOKEN $AWS_REGION\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let issued = home.last_issued("111111111111", "Dev");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            issued.access_key_id.as_str(),
+            &issued.secret_access_key,
+            &issued.session_token,
+            "us-east-1"
+        ]
+    );
 }
 
 #[test]
