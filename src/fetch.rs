@@ -91,8 +91,9 @@ pub fn fetch(
     warnings: &mut Vec<String>,
 ) -> Result<Fetched> {
     let mut roots: Vec<&SsoProfile> = Vec::new();
+    let mut seen = HashSet::new();
     for w in wanted {
-        if !roots.iter().any(|r| r.name == w.root().name) {
+        if seen.insert(w.root().name.as_str()) {
             roots.push(w.root());
         }
     }

@@ -145,8 +145,9 @@ impl Syncer<'_> {
 
         if !wanted.is_empty() {
             let mut distinct: Vec<Wanted> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for (_, w) in &wanted {
-                if !distinct.iter().any(|d| d.name() == w.name()) {
+                if seen.insert(w.name()) {
                     distinct.push(w.clone());
                 }
             }
@@ -270,8 +271,15 @@ impl Syncer<'_> {
         safe_write::remove_stale_temp_files(path);
         // A writer that does not take our lock may change the file at any moment:
         // re-read under the lock, and re-plan if it changed before our rename.
+        // Unchanged since the first read (the usual case), it is not parsed again.
+        let mut earlier = Some((original, file));
         for _ in 0..5 {
-            let (before, current) = read_credentials(path, shown)?;
+            let (before, current) = match earlier.take() {
+                Some((text, file)) if read_optional(path, shown)?.unwrap_or_default() == text => {
+                    (text, file)
+                }
+                _ => read_credentials(path, shown)?,
+            };
             let (planned, edited) = self.plan(targets, writes, current);
             let after = edited.render();
             if after != before {
