@@ -57,7 +57,10 @@ struct ConcurrencyStats {
     runs_gave_up: usize,
     foreign_appends: usize,
     foreign_lost: usize,
+    foreign_torn: usize,
     snapshots: usize,
+    snapshots_mid_append: usize,
+    runs_refused_mid_append: usize,
 }
 
 /// One ssosync process's job: `(source, target)` pairs, at most one renamed.
@@ -96,26 +99,80 @@ fn account_of(source: &str) -> String {
     }
 }
 
+/// The foreign writer's append number `k` of round `round`, whole.
+fn foreign_append(round: usize, k: usize) -> String {
+    format!("\n[foreign-{round}-{k}]\nnote = appended-by-foreign-{round}-{k}\n")
+}
+
+/// A plain `write()` append is not atomic for readers: the kernel exposes it
+/// page by page, so a reader (ssosync included) may catch the foreign writer
+/// mid-append. If `text` ends in such a half-written foreign section, the text
+/// before it; else `None`.
+fn without_torn_foreign_tail(text: &str, round: usize) -> Option<&str> {
+    // Every append starts with `\n[`: a torn one starts at the last of them.
+    let at = text.rfind("\n[")?;
+    let tail = &text[at..];
+    (0..100_000)
+        .map(|k| foreign_append(round, k))
+        .any(|whole| whole.starts_with(tail) && whole != tail)
+        .then(|| &text[..at])
+}
+
+#[test]
+fn a_foreign_append_caught_mid_write_is_recognised_and_nothing_else_is() {
+    let base = format!("{USER_TEXT}{}", foreign_append(83, 37));
+    // The real case from a stress run: a snapshot cut at a 4 KiB page boundary.
+    for cut in ["\n[foreign-83-38]\nn", "\n[forei", "\n[foreign-83-3", "\n["] {
+        let text = format!("{base}{cut}");
+        assert_eq!(
+            without_torn_foreign_tail(&text, 83),
+            Some(base.as_str()),
+            "{cut:?}"
+        );
+    }
+    for not_foreign in [
+        "\n[dev]\naws_access_key_id",
+        "\n[foreign-82-1]\nn",
+        "\nnote",
+    ] {
+        let text = format!("{base}{not_foreign}");
+        assert_eq!(
+            without_torn_foreign_tail(&text, 83),
+            None,
+            "{not_foreign:?}"
+        );
+    }
+    let whole = format!("{base}{}", foreign_append(83, 38));
+    assert_eq!(
+        without_torn_foreign_tail(&whole, 83),
+        None,
+        "a whole append is not torn"
+    );
+}
+
 /// Reads the file as often as it can while writers run: every snapshot must be a
-/// whole file (parses, keeps the user's text), never a half-written one.
+/// whole file (parses, keeps the user's text), never a half-written one, apart
+/// from a foreign append caught mid-write (counted).
 fn spawn_snapshot_reader(
     path: PathBuf,
+    round: usize,
     done: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<Result<usize, String>> {
+) -> std::thread::JoinHandle<Result<(usize, usize), String>> {
     std::thread::spawn(move || {
-        let mut seen = 0;
+        let (mut seen, mut mid_append) = (0, 0);
         while !done.load(Ordering::SeqCst) {
             let bytes = std::fs::read(&path).map_err(|e| format!("read failed: {e}"))?;
             let text = String::from_utf8(bytes).map_err(|_| "snapshot is not UTF-8".to_string())?;
-            if !text.starts_with(USER_TEXT) {
-                return Err(format!("snapshot lost the user's text:\n{text}"));
-            }
-            if let Err(e) = ProfileFile::parse(&text) {
-                return Err(format!("snapshot does not parse ({e}):\n{text}"));
+            let whole = |t: &str| t.starts_with(USER_TEXT) && ProfileFile::parse(t).is_ok();
+            if !whole(&text) {
+                match without_torn_foreign_tail(&text, round) {
+                    Some(before) if whole(before) => mid_append += 1,
+                    _ => return Err(format!("snapshot is not a whole file:\n{text}")),
+                }
             }
             seen += 1;
         }
-        Ok(seen)
+        Ok((seen, mid_append))
     })
 }
 
@@ -132,7 +189,7 @@ fn spawn_foreign_writer(
         let mut written = Vec::new();
         while !done.load(Ordering::SeqCst) {
             let name = format!("foreign-{round}-{}", written.len());
-            let text = format!("\n[{name}]\nnote = appended-by-{name}\n");
+            let text = foreign_append(round, written.len());
             let mut file = std::fs::OpenOptions::new()
                 .append(true)
                 .open(&path)
@@ -155,7 +212,7 @@ fn concurrency_round(round: usize, rng: &mut Rng, stats: &mut ConcurrencyStats) 
     let path = home.path(".aws/credentials");
 
     let done = Arc::new(AtomicBool::new(false));
-    let reader = spawn_snapshot_reader(path.clone(), Arc::clone(&done));
+    let reader = spawn_snapshot_reader(path.clone(), round, Arc::clone(&done));
     let foreign = spawn_foreign_writer(path.clone(), round, rng.next_u64(), Arc::clone(&done));
 
     let jobs: Vec<Vec<(String, String)>> = (0..16).map(|_| pick_selection(rng, &sources)).collect();
@@ -196,16 +253,26 @@ fn concurrency_round(round: usize, rng: &mut Rng, stats: &mut ConcurrencyStats) 
             Some(1) if stderr.contains("kept changing while ssosync was writing it") => {
                 stats.runs_gave_up += 1;
             }
+            // It read the file while the foreign writer was mid-append, so the
+            // file did not parse: refused, one line, nothing written.
+            Some(1)
+                if stderr.lines().count() == 1
+                    && stderr.contains("~/.aws/credentials line")
+                    && stderr.contains("changes nothing until the file parses") =>
+            {
+                stats.runs_refused_mid_append += 1;
+            }
             other => panic!("round {round}: ssosync {job:?} exited {other:?}: {stderr}"),
         }
     }
     done.store(true, Ordering::SeqCst);
-    let snapshots = reader
+    let (snapshots, mid_append) = reader
         .join()
         .unwrap()
         .unwrap_or_else(|e| panic!("round {round}: {e}"));
     let foreign_names = foreign.join().unwrap();
     stats.snapshots += snapshots;
+    stats.snapshots_mid_append += mid_append;
 
     let text = home.credentials();
     assert!(
@@ -252,16 +319,20 @@ fn concurrency_round(round: usize, rng: &mut Rng, stats: &mut ConcurrencyStats) 
         );
     }
 
-    let mut lost = 0;
+    let (mut lost, mut torn) = (0, 0);
     for name in &foreign_names {
         match counts.get(name) {
             None => lost += 1,
-            Some(1) => assert_eq!(sdk[name]["note"], format!("appended-by-{name}")),
+            // Caught mid-append and committed in the rename window: the rest of
+            // the append went to the replaced inode. Counted with the losses.
+            Some(1) if sdk[name].get("note") != Some(&format!("appended-by-{name}")) => torn += 1,
+            Some(1) => {}
             Some(n) => panic!("round {round}: foreign [{name}] appears {n} times:\n{text}"),
         }
     }
     stats.foreign_appends += foreign_names.len();
     stats.foreign_lost += lost;
+    stats.foreign_torn += torn;
     assert!(
         temp_files(&home.path(".aws")).is_empty(),
         "round {round}: temp file left"
@@ -290,20 +361,24 @@ fn concurrent_writers_never_lose_our_entries_or_the_users_text() {
         concurrency_round(round, &mut rng, &mut stats);
     }
     eprintln!(
-        "concurrency: {} rounds, {} ssosync runs ({} gave up: file kept changing), \
-         {} snapshots all whole, {} foreign appends ({} lost to the rename window), {:.1}s",
+        "concurrency: {} rounds, {} ssosync runs ({} gave up: file kept changing; {} refused \
+         the file caught mid-append), {} snapshots whole ({} more caught a foreign append \
+         mid-write), {} foreign appends ({} lost and {} cut short in the rename window), {:.1}s",
         stats.rounds,
         stats.runs,
         stats.runs_gave_up,
-        stats.snapshots,
+        stats.runs_refused_mid_append,
+        stats.snapshots - stats.snapshots_mid_append,
+        stats.snapshots_mid_append,
         stats.foreign_appends,
         stats.foreign_lost,
+        stats.foreign_torn,
         start.elapsed().as_secs_f64()
     );
+    let failed = stats.runs_gave_up + stats.runs_refused_mid_append;
     assert!(
-        stats.runs_gave_up * 4 < stats.runs,
-        "most runs should get through: {} of {} gave up",
-        stats.runs_gave_up,
+        failed * 4 < stats.runs,
+        "most runs should get through: {failed} of {} did not",
         stats.runs
     );
 }
