@@ -355,7 +355,6 @@ fn bug_replacing_a_value_keeps_the_blank_line_before_a_final_continuation() {
 /// The same root cause, reached by the move to the exact header (a417fb2): found
 /// by `properties::setting_a_key_changes_only_that_key` at 100 000 cases.
 #[test]
-#[ignore = "bug: moving a key that ends the file to the exact [name] header also deletes the blank line before it"]
 fn bug_moving_a_key_to_the_exact_header_keeps_the_blank_line_before_it() {
     let text = "[dev]\n[ dev ] # c\n\nAWS_Session_Token=v";
     let mut file = ProfileFile::parse(text).unwrap();
