@@ -343,7 +343,7 @@ proptest! {
 /// Found by `properties::setting_a_key_changes_only_that_key` at 100 000 cases
 /// (seed saved by proptest as `text = "[dev]\n[dev]\nAWS_Session_Token=v\n\n  cont = v"`).
 #[test]
-fn bug_replacing_a_value_keeps_the_blank_line_before_a_final_continuation() {
+fn replacing_a_value_keeps_the_blank_line_before_a_final_continuation() {
     let text = "[dev]\naws_session_token = old\n\n  more = v";
     let mut file = ProfileFile::parse(text).unwrap();
     file.set("dev", "aws_session_token", "new");
@@ -355,7 +355,7 @@ fn bug_replacing_a_value_keeps_the_blank_line_before_a_final_continuation() {
 /// The same root cause, reached by the move to the exact header (a417fb2): found
 /// by `properties::setting_a_key_changes_only_that_key` at 100 000 cases.
 #[test]
-fn bug_moving_a_key_to_the_exact_header_keeps_the_blank_line_before_it() {
+fn moving_a_key_to_the_exact_header_keeps_the_blank_line_before_it() {
     let text = "[dev]\n[ dev ] # c\n\nAWS_Session_Token=v";
     let mut file = ProfileFile::parse(text).unwrap();
     file.set("dev", "aws_session_token", "new");
