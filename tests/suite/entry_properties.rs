@@ -365,3 +365,25 @@ fn moving_a_key_to_the_exact_header_keeps_the_blank_line_before_it() {
         "the blank line is gone: {after:?}"
     );
 }
+
+/// Found by a libFuzzer run (see RELIABILITY.md), minimized to 12 bytes.
+#[test]
+#[ignore = "bug: appending after a last line that ends in a bare `\\r` turns it into CRLF, changing that line's value"]
+fn appending_after_a_final_bare_carriage_return_keeps_the_value_before_it() {
+    let text = "[s]\nregion = us-east-1\r";
+    let mut file = ProfileFile::parse(text).unwrap();
+    let before = file.profile_set(FileKind::Credentials).profiles["s"]
+        .get("region")
+        .map(str::to_string);
+    // Both parsers read the `\r` as part of the value (it is not a line ending).
+    assert_eq!(before.as_deref(), Some("us-east-1\r"));
+    assert_eq!(sdk_view(text).unwrap()["s"]["region"], "us-east-1\r");
+    file.append_section("dev", &[("aws_access_key_id", "ASIANEW")]);
+    let after = file.render();
+    let reparsed = ProfileFile::parse(&after).unwrap();
+    assert_eq!(
+        reparsed.profile_set(FileKind::Credentials).profiles["s"].get("region"),
+        before.as_deref(),
+        "{after:?}"
+    );
+}
