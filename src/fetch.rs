@@ -315,7 +315,6 @@ async fn fetch_roots(
 ) -> Fetched {
     let mut results: Fetched = HashMap::new();
     let mut sso_clients: HashMap<&str, aws_sdk_sso::Client> = HashMap::new();
-    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for root in roots {
         let token = match &tokens[&root.sign_in] {
@@ -325,44 +324,28 @@ async fn fetch_roots(
                 continue;
             }
         };
+        // A call in flight holds a few kilobytes of SDK state: start the next one
+        // only when one of the `concurrency` in flight is done, so memory stays
+        // bounded however many profiles there are.
+        while tasks.len() >= concurrency.max(1) {
+            if let Some(joined) = tasks.join_next().await {
+                record_root(&mut results, joined);
+            }
+        }
         let region = root.sign_in.region();
         let client = sso_clients
             .entry(region)
             .or_insert_with(|| clients.sso(region))
             .clone();
-        let permits = Arc::clone(&permits);
         let root = (*root).clone();
         tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
             let result =
                 portal::role_credentials(&client, &token, &root.account_id, &root.role_name).await;
             (root, result)
         });
     }
     while let Some(joined) = tasks.join_next().await {
-        let Ok((root, result)) = joined else {
-            continue;
-        };
-        let outcome = match result {
-            Ok(creds) if storable(&creds) => Ok(creds),
-            Ok(_) => Err(unstorable()),
-            Err(PortalError::LoginRequired) => Err(failed(
-                FailureKind::Login,
-                format!(
-                    "the SSO token was rejected (expired or revoked); run `{}`",
-                    root.sign_in.login_command(&root.name)
-                ),
-            )),
-            Err(PortalError::NoAccess) => Err(failed(
-                FailureKind::NoAccess,
-                format!(
-                    "no access to role {} in account {}; check sso_role_name and sso_account_id",
-                    root.role_name, root.account_id
-                ),
-            )),
-            Err(PortalError::Failed(message)) => Err(failed(FailureKind::Portal, message)),
-        };
-        results.insert(root.name.clone(), outcome);
+        record_root(&mut results, joined);
     }
     for root in roots {
         results.entry(root.name.clone()).or_insert_with(|| {
@@ -373,6 +356,36 @@ async fn fetch_roots(
         });
     }
     results
+}
+
+/// Files one finished GetRoleCredentials call under its profile.
+fn record_root(
+    results: &mut Fetched,
+    joined: Result<(SsoProfile, Result<RoleCredentials, PortalError>), tokio::task::JoinError>,
+) {
+    let Ok((root, result)) = joined else {
+        return;
+    };
+    let outcome = match result {
+        Ok(creds) if storable(&creds) => Ok(creds),
+        Ok(_) => Err(unstorable()),
+        Err(PortalError::LoginRequired) => Err(failed(
+            FailureKind::Login,
+            format!(
+                "the SSO token was rejected (expired or revoked); run `{}`",
+                root.sign_in.login_command(&root.name)
+            ),
+        )),
+        Err(PortalError::NoAccess) => Err(failed(
+            FailureKind::NoAccess,
+            format!(
+                "no access to role {} in account {}; check sso_role_name and sso_account_id",
+                root.role_name, root.account_id
+            ),
+        )),
+        Err(PortalError::Failed(message)) => Err(failed(FailureKind::Portal, message)),
+    };
+    results.insert(root.name.clone(), outcome);
 }
 
 /// AssumeRole along every chain, one depth at a time, so a hop shared by several

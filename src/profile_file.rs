@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -102,7 +102,7 @@ const NONE: usize = usize::MAX;
 #[derive(Clone, Debug, Default)]
 struct Index {
     /// Hash of a trimmed header → (first, last) section with that hash.
-    chains: HashMap<u64, (usize, usize)>,
+    chains: HashMap<u64, (usize, usize), FxBuildHasher>,
     /// Per section: the next section with the same hash, or [`NONE`].
     next: Vec<usize>,
 }
@@ -124,10 +124,57 @@ impl Index {
 }
 
 fn name_hash(name: &str) -> u64 {
-    let mut hasher = std::hash::DefaultHasher::new();
+    let mut hasher = FxHasher::default();
     name.hash(&mut hasher);
     hasher.finish()
 }
+
+/// FxHash, the hasher rustc uses: a multiply and a rotate per eight bytes, much
+/// cheaper than SipHash on short keys. Keys come from the user's own files, so
+/// there is no one to mount a collision attack.
+#[derive(Clone, Copy, Debug, Default)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.add(word);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.add(word as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuildHasher = BuildHasherDefault<FxHasher>;
 
 /// A parsed profile file that renders back byte for byte.
 #[derive(Clone, Debug)]
@@ -175,34 +222,70 @@ pub struct ProfileSet {
 /// The merged keys of one profile or session: the last occurrence of a key wins.
 #[derive(Clone, Debug, Default)]
 pub struct Properties {
-    values: HashMap<String, String>,
+    /// Every key and value in file order, one after the other (two allocations
+    /// per profile, however many keys it has).
+    text: String,
+    /// (key, value) ranges of `text`, in file order.
+    entries: Vec<(Range<usize>, Range<usize>)>,
 }
 
 impl Properties {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.values.get(key).map(String::as_str)
+        self.entries
+            .iter()
+            .rev()
+            .find(|(k, _)| &self.text[k.clone()] == key)
+            .map(|(_, v)| &self.text[v.clone()])
     }
 
     pub fn contains(&self, key: &str) -> bool {
-        self.values.contains_key(key)
+        self.get(key).is_some()
     }
 
-    fn insert(&mut self, key: &str, value: String) {
-        match self.values.get_mut(key) {
-            Some(slot) => *slot = value,
-            None => {
-                self.values.insert(key.to_string(), value);
+    /// Adds the properties of `section` whose keys are valid identifiers.
+    fn extend_from(&mut self, section: &Section<'_>) {
+        let file = section.file;
+        // Whether the last property was kept (its continuation lines join it).
+        let mut keeping = false;
+        for line in &file.lines[section.header + 1..section.end] {
+            let text = line_text(&file.source, line);
+            match &line.kind {
+                LineKind::Property { key, value } => {
+                    let key = key_text(text, key);
+                    keeping = is_valid_identifier(key);
+                    if keeping {
+                        let k = self.push(key);
+                        let v = self.push(&text[value.clone()]);
+                        self.entries.push((k, v));
+                    }
+                }
+                LineKind::Continuation if keeping => {
+                    self.text.push('\n');
+                    self.text.push_str(trim_ws(text));
+                    if let Some((_, v)) = self.entries.last_mut() {
+                        v.end = self.text.len();
+                    }
+                }
+                _ => {}
             }
         }
+    }
+
+    fn push(&mut self, s: &str) -> Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(s);
+        start..self.text.len()
     }
 }
 
 /// Whether `name` is a profile name the Rust SDK accepts.
 pub fn is_valid_identifier(name: &str) -> bool {
+    // Every allowed character is ASCII, so bytes can be checked one by one.
     !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'_' | b'-' | b'/' | b'.' | b'%' | b'@' | b':' | b'+')
+        })
 }
 
 impl ProfileFile {
@@ -221,95 +304,43 @@ impl ProfileFile {
             Some(rest) => (true, rest),
             None => (false, text),
         };
-        let mut lines = Vec::with_capacity(body.len() / 32 + 1);
-        let mut start = 0;
-        while start < body.len() {
-            let rest = &body[start..];
-            let (len, eol, next) = match rest.find('\n') {
-                Some(i) if rest[..i].ends_with('\r') => (i - 1, Eol::CrLf, start + i + 1),
-                Some(i) => (i, Eol::Lf, start + i + 1),
-                None => (rest.len(), Eol::None, body.len()),
+        // Exact sizes up front: no regrowth (and no copying) of big vectors.
+        let newlines = body.bytes().filter(|&b| b == b'\n').count();
+        let mut lines = Vec::with_capacity(newlines + 1);
+        let mut headers = Vec::new();
+        let mut state = ClassifyState::default();
+        for (i, scanned) in LineScan::new(body.as_bytes()).enumerate() {
+            let (len, eol) = match scanned.newline {
+                true if body.as_bytes()[..scanned.end].ends_with(b"\r") => {
+                    (scanned.end - scanned.start - 1, Eol::CrLf)
+                }
+                true => (scanned.end - scanned.start, Eol::Lf),
+                false => (scanned.end - scanned.start, Eol::None),
             };
+            let range = scanned.start..scanned.start + len;
+            let mark = scanned.mark.map(|m| m - scanned.start).filter(|&m| m < len);
+            let kind = state
+                .classify(&body[range.clone()], mark)
+                .map_err(|message| ParseError {
+                    line: i + 1,
+                    message: message.to_string(),
+                })?;
+            if matches!(kind, LineKind::Header { .. }) {
+                headers.push(i);
+            }
             lines.push(Line {
-                text: Text::Source(start..start + len),
+                text: Text::Source(range),
                 eol,
-                kind: LineKind::Trivia,
+                kind,
             });
-            start = next;
         }
-        let mut file = ProfileFile {
+        Ok(ProfileFile {
             bom,
             source: body.to_string(),
             lines,
-            headers: Vec::new(),
+            headers,
             index: OnceLock::new(),
-        };
-        file.classify()?;
-        Ok(file)
-    }
-
-    /// Assigns each line its kind, enforcing the SDK parser's errors.
-    fn classify(&mut self) -> Result<(), ParseError> {
-        // Whether we are inside a section, and whether the last property (if any)
-        // had an empty value (its continuation lines must then be sub-properties).
-        let mut in_section = false;
-        let mut last_property: Option<bool> = None;
-        let source = self.source.as_str();
-        for (i, line) in self.lines.iter_mut().enumerate() {
-            let err = |message: &str| ParseError {
-                line: i + 1,
-                message: message.to_string(),
-            };
-            let text = match &line.text {
-                Text::Source(range) => &source[range.clone()],
-                Text::Owned(text) => text.as_str(),
-            };
-            line.kind = if trim_ws(text).is_empty() || text.starts_with(['#', ';']) {
-                LineKind::Trivia
-            } else if text.starts_with('[') {
-                let name = parse_header(text).ok_or_else(|| {
-                    err("a section header must look like `[name]`; add the closing `]`")
-                })?;
-                in_section = true;
-                last_property = None;
-                self.headers.push(i);
-                LineKind::Header { name }
-            } else if text.starts_with(WHITESPACE) {
-                if !in_section {
-                    return Err(err("an indented line comes before any `[section]` header"));
-                }
-                match last_property {
-                    None => {
-                        return Err(err(
-                            "an indented line continues no property; remove its leading whitespace",
-                        ));
-                    }
-                    Some(true) => {
-                        let inner = trim_ws(text);
-                        if parse_property(inner).is_err() {
-                            return Err(err(
-                                "a sub-property must look like `key = value` (it follows an empty value)",
-                            ));
-                        }
-                    }
-                    Some(false) => {}
-                }
-                LineKind::Continuation
-            } else {
-                if !in_section {
-                    return Err(err("a property comes before any `[section]` header"));
-                }
-                let (key, value) = parse_property(text).map_err(err)?;
-                last_property = Some(value.is_empty());
-                let key = if text[key.clone()].bytes().any(|b| b.is_ascii_uppercase()) {
-                    Key::Lowered(text[key].to_ascii_lowercase().into_boxed_str())
-                } else {
-                    Key::Span(key)
-                };
-                LineKind::Property { key, value }
-            };
-        }
-        Ok(())
+        })
     }
 
     /// The text of line `i`, without its line ending.
@@ -356,7 +387,7 @@ impl ProfileFile {
     fn index(&self) -> &Index {
         self.index.get_or_init(|| {
             let mut index = Index {
-                chains: HashMap::with_capacity(self.headers.len()),
+                chains: HashMap::with_capacity_and_hasher(self.headers.len(), Default::default()),
                 next: Vec::with_capacity(self.headers.len()),
             };
             for s in 0..self.headers.len() {
@@ -373,13 +404,15 @@ impl ProfileFile {
 
     /// Numbers of the sections whose header, trimmed of spaces and tabs, is
     /// `trimmed`, in file order.
-    fn sections_named(&self, trimmed: &str) -> impl Iterator<Item = usize> + '_ {
+    fn sections_named<'a, 'b>(
+        &'a self,
+        trimmed: &'b str,
+    ) -> impl Iterator<Item = usize> + use<'a, 'b> {
         let index = self.index();
         let mut next = index
             .chains
             .get(&name_hash(trimmed))
             .map_or(NONE, |&(first, _)| first);
-        let trimmed = trimmed.to_string();
         std::iter::from_fn(move || {
             while next != NONE {
                 let s = next;
@@ -394,17 +427,17 @@ impl ProfileFile {
 
     /// The sections the SDKs read as profile `name` in a file of `kind`, in file
     /// order: those whose [`Section::name`] is `SectionName::Profile(name)`.
-    pub fn profile_sections(
-        &self,
+    pub fn profile_sections<'a, 'b>(
+        &'a self,
         kind: FileKind,
-        name: &str,
-    ) -> impl Iterator<Item = Section<'_>> + '_ {
+        name: &'b str,
+    ) -> impl Iterator<Item = Section<'a>> + use<'a, 'b> {
         // In credentials such a section's trimmed header is the name itself, so
         // the index finds it; config headers (`profile NAME`, any spacing) are scanned.
         let indexed = (kind == FileKind::Credentials && is_valid_identifier(name))
             .then(|| self.sections_named(name).map(|s| self.section(s)));
-        let wanted = SectionName::Profile(name.to_string());
         let scanned = (kind == FileKind::Config).then(|| {
+            let wanted = SectionName::Profile(name.to_string());
             self.sections()
                 .filter(move |s| s.name(FileKind::Config) == wanted)
         });
@@ -439,11 +472,7 @@ impl ProfileFile {
                 SectionName::SsoSession(name) => set.sso_sessions.entry(name).or_default(),
                 SectionName::Other => continue,
             };
-            section.for_each_property(|key, value| {
-                if is_valid_identifier(key) {
-                    target.insert(key, value);
-                }
-            });
+            target.extend_from(&section);
         }
         set
     }
@@ -714,6 +743,172 @@ fn key_text<'a>(text: &'a str, key: &'a Key) -> &'a str {
     }
 }
 
+/// What the line rules need to know about the lines before: whether we are inside
+/// a section, and whether the last property (if any) had an empty value (its
+/// continuation lines must then be sub-properties).
+#[derive(Default)]
+struct ClassifyState {
+    in_section: bool,
+    last_property: Option<bool>,
+}
+
+impl ClassifyState {
+    /// The kind of the next line, `text`, enforcing the SDK parser's errors. `mark`
+    /// is the first `#` or `;` in it, if any.
+    fn classify(&mut self, text: &str, mark: Option<usize>) -> Result<LineKind, &'static str> {
+        let kind = if trim_ws(text).is_empty() || text.starts_with(['#', ';']) {
+            LineKind::Trivia
+        } else if text.starts_with('[') {
+            let name = parse_header(text)
+                .ok_or("a section header must look like `[name]`; add the closing `]`")?;
+            self.in_section = true;
+            self.last_property = None;
+            LineKind::Header { name }
+        } else if text.starts_with(WHITESPACE) {
+            if !self.in_section {
+                return Err("an indented line comes before any `[section]` header");
+            }
+            match self.last_property {
+                None => {
+                    return Err(
+                        "an indented line continues no property; remove its leading whitespace",
+                    );
+                }
+                Some(true) => {
+                    let inner = trim_ws(text);
+                    if parse_property(inner, find_mark(inner.as_bytes())).is_err() {
+                        return Err(
+                            "a sub-property must look like `key = value` (it follows an empty value)",
+                        );
+                    }
+                }
+                Some(false) => {}
+            }
+            LineKind::Continuation
+        } else {
+            if !self.in_section {
+                return Err("a property comes before any `[section]` header");
+            }
+            let (key, value) = parse_property(text, mark)?;
+            self.last_property = Some(value.is_empty());
+            let key = if text[key.clone()].bytes().any(|b| b.is_ascii_uppercase()) {
+                Key::Lowered(text[key].to_ascii_lowercase().into_boxed_str())
+            } else {
+                Key::Span(key)
+            };
+            LineKind::Property { key, value }
+        };
+        Ok(kind)
+    }
+}
+
+/// One line as [`LineScan`] finds it: byte offsets, whether a `\n` ends it, and
+/// where its first `#` or `;` is.
+struct ScannedLine {
+    start: usize,
+    /// The offset of the `\n`, or of the end of the text.
+    end: usize,
+    newline: bool,
+    mark: Option<usize>,
+}
+
+/// Splits text into lines and finds each line's first comment mark in the same
+/// pass, eight bytes at a time.
+struct LineScan<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of every byte of `v` that is zero, and no other bit.
+fn zero_bytes(v: u64) -> u64 {
+    !(((v & LOWS).wrapping_add(LOWS)) | v | LOWS)
+}
+
+/// The high bit of every byte of `v` equal to `b`.
+fn bytes_equal(v: u64, b: u8) -> u64 {
+    zero_bytes(v ^ (ONES * u64::from(b)))
+}
+
+impl<'a> LineScan<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineScan { bytes, pos: 0 }
+    }
+}
+
+impl Iterator for LineScan<'_> {
+    type Item = ScannedLine;
+
+    fn next(&mut self) -> Option<ScannedLine> {
+        let bytes = self.bytes;
+        let start = self.pos;
+        if start >= bytes.len() {
+            return None;
+        }
+        let mut mark = None;
+        let mut at = start;
+        let mut end = None;
+        while at + 8 <= bytes.len() {
+            let mut word = [0; 8];
+            word.copy_from_slice(&bytes[at..at + 8]);
+            let v = u64::from_le_bytes(word);
+            // Cheap test first: most words of a line hold neither a newline nor
+            // (once one is found) a comment mark.
+            let nl = v ^ (ONES * u64::from(b'\n'));
+            let mut any = nl.wrapping_sub(ONES) & !nl;
+            if mark.is_none() {
+                let hash = v ^ (ONES * u64::from(b'#'));
+                let semi = v ^ (ONES * u64::from(b';'));
+                any |= (hash.wrapping_sub(ONES) & !hash) | (semi.wrapping_sub(ONES) & !semi);
+            }
+            if any & HIGHS != 0 {
+                let newlines = zero_bytes(nl);
+                let limit = match newlines {
+                    0 => 8,
+                    n => n.trailing_zeros() as usize / 8,
+                };
+                if mark.is_none() {
+                    let marks = bytes_equal(v, b'#') | bytes_equal(v, b';');
+                    if marks != 0 && (marks.trailing_zeros() as usize / 8) < limit {
+                        mark = Some(at + marks.trailing_zeros() as usize / 8);
+                    }
+                }
+                if newlines != 0 {
+                    end = Some(at + limit);
+                    break;
+                }
+            }
+            at += 8;
+        }
+        if end.is_none() {
+            for (i, &b) in bytes.iter().enumerate().skip(at) {
+                match b {
+                    b'\n' => {
+                        end = Some(i);
+                        break;
+                    }
+                    b'#' | b';' if mark.is_none() => mark = Some(i),
+                    _ => {}
+                }
+            }
+        }
+        let (end, newline) = match end {
+            Some(e) => (e, true),
+            None => (bytes.len(), false),
+        };
+        self.pos = end + 1;
+        Some(ScannedLine {
+            start,
+            end,
+            newline,
+            mark,
+        })
+    }
+}
+
 impl<'a> Section<'a> {
     /// The raw text between the brackets, with header comments removed.
     pub fn header_text(&self) -> &'a str {
@@ -854,18 +1049,13 @@ fn trim_ws(s: &str) -> &str {
 
 /// The first `#` or `;` in `bytes`, looked for eight bytes at a time.
 fn find_mark(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // Nonzero where a byte of `v` is zero; the lowest set bit marks the first one.
-    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
     let mut chunks = bytes.chunks_exact(8);
     let mut at = 0;
     for chunk in &mut chunks {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
         let v = u64::from_le_bytes(word);
-        let found =
-            zero_bytes(v ^ (ONES * u64::from(b'#'))) | zero_bytes(v ^ (ONES * u64::from(b';')));
+        let found = bytes_equal(v, b'#') | bytes_equal(v, b';');
         if found != 0 {
             return Some(at + found.trailing_zeros() as usize / 8);
         }
@@ -878,11 +1068,11 @@ fn find_mark(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Where an inline comment starts: the first `#`/`;` after `leading` (the end of
-/// the indentation) whose preceding character is whitespace.
-fn comment_start(text: &str, leading: usize) -> Option<usize> {
-    let mut from = leading;
-    while let Some(found) = find_mark(&text.as_bytes()[from..]) {
-        let mark = from + found;
+/// the indentation) whose preceding character is whitespace. `first` is the
+/// first `#`/`;` in the text, if any.
+fn comment_start(text: &str, leading: usize, first: Option<usize>) -> Option<usize> {
+    let mut next = first;
+    while let Some(mark) = next {
         if mark > leading
             && text[..mark]
                 .chars()
@@ -891,21 +1081,25 @@ fn comment_start(text: &str, leading: usize) -> Option<usize> {
         {
             return Some(mark);
         }
-        from = mark + 1;
+        next = find_mark(&text.as_bytes()[mark + 1..]).map(|p| mark + 1 + p);
     }
     None
 }
 
 /// `key = value # comment` → (byte range of the key as written, byte range of
-/// `value`), both in `text`.
-fn parse_property(text: &str) -> Result<(Range<usize>, Range<usize>), &'static str> {
+/// `value`), both in `text`. `first_mark` is the first `#` or `;` in `text`.
+fn parse_property(
+    text: &str,
+    first_mark: Option<usize>,
+) -> Result<(Range<usize>, Range<usize>), &'static str> {
     let leading = text.len() - trim_start_ws(text).len();
     // A comment starts at `#`/`;` preceded by whitespace (a character other than
     // the first after the indentation).
-    let end = comment_start(text, leading).unwrap_or(text.len());
+    let end = comment_start(text, leading, first_mark).unwrap_or(text.len());
     let body = &text[..end];
     let eq = body
-        .find('=')
+        .bytes()
+        .position(|b| b == b'=')
         .ok_or("expected `key = value`; add the `=` or comment the line out with `#`")?;
     let raw_key = &body[..eq];
     let key = trim_ws(raw_key);

@@ -275,16 +275,14 @@ impl Syncer<'_> {
         let mut earlier = Some((original, file));
         for _ in 0..5 {
             let (before, current) = match earlier.take() {
-                Some((text, file)) if read_optional(path, shown)?.unwrap_or_default() == text => {
-                    (text, file)
-                }
+                Some((text, file)) if unchanged(path, shown, &text)? => (text, file),
                 _ => read_credentials(path, shown)?,
             };
             let (planned, edited) = self.plan(targets, writes, current);
             let after = edited.render();
             if after != before {
                 let staged = safe_write::stage(path, &after)?;
-                if read_optional(path, shown)?.unwrap_or_default() != before {
+                if !unchanged(path, shown, &before)? {
                     staged.discard();
                     continue;
                 }
@@ -339,6 +337,50 @@ fn refuse_read_only(path: &Path, shown: &str) -> Result<()> {
             meta.permissions().mode() & 0o777
         )),
         _ => Ok(()),
+    }
+}
+
+/// Whether the file at `path` still holds exactly `text` (a missing file holds "").
+fn unchanged(path: &Path, shown: &str, text: &str) -> Result<bool> {
+    match still_holds(path, text) {
+        Some(same) => Ok(same),
+        None => Ok(read_optional(path, shown)?.unwrap_or_default() == text),
+    }
+}
+
+/// [`unchanged`] without reading a big file into memory again: the size first,
+/// then the bytes a block at a time. `None` when that cannot be told this way (not
+/// a regular file, an I/O error): the caller reads the file as usual, which
+/// reports the problem.
+fn still_holds(path: &Path, text: &str) -> Option<bool> {
+    use std::io::Read;
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(text.is_empty()),
+        Err(_) => return None,
+    };
+    if !meta.is_file() {
+        return None;
+    }
+    if meta.len() != text.len() as u64 {
+        return Some(false);
+    }
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut block = vec![0; 64 * 1024];
+    let mut rest = text.as_bytes();
+    loop {
+        let n = match file.read(&mut block) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        };
+        if n == 0 {
+            return Some(rest.is_empty());
+        }
+        if n > rest.len() || block[..n] != rest[..n] {
+            return Some(false);
+        }
+        rest = &rest[n..];
     }
 }
 
