@@ -294,14 +294,19 @@ fn format_fixtures() -> Vec<(String, Vec<u8>)> {
 #[test]
 fn botocore_reads_every_format_fixture_after_a_sync() {
     let bin = python_tools();
-    let mut failures = Vec::new();
-    let mut checked = 0;
-    for (name, before) in format_fixtures() {
-        checked += 1;
-        if let Err(e) = botocore_before_and_after(&bin, &name, &before) {
-            failures.push(e);
-        }
-    }
+    let fixtures = format_fixtures();
+    let checked = fixtures.len();
+    // Each fixture mostly waits on Python starting up: check them side by side.
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = fixtures
+            .iter()
+            .map(|(name, before)| scope.spawn(|| botocore_before_and_after(&bin, name, before)))
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap().err())
+            .collect()
+    });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked >= 6, "only {checked} fixtures checked");
 }

@@ -473,7 +473,9 @@ fn check_after_kill(home: &Home, old: &str, stats: &mut KillStats, n: usize) -> 
     want
 }
 
-/// Polls (without sleeping) until `path` exists or `child` exits.
+/// Polls every 200 µs (the write window is tens of milliseconds; a busy spin
+/// would take a core from the writer on a small machine) until `path` exists or
+/// `child` exits.
 fn wait_for_file(path: &Path, child: &mut std::process::Child, limit: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
@@ -483,7 +485,7 @@ fn wait_for_file(path: &Path, child: &mut std::process::Child, limit: Duration) 
         if child.try_wait().unwrap().is_some() {
             return false;
         }
-        std::hint::spin_loop();
+        std::thread::sleep(Duration::from_micros(200));
     }
     false
 }
@@ -510,7 +512,7 @@ fn a_killed_writer_leaves_the_old_file_or_the_new_one() {
     let temp = aws.join(format!(".credentials.ssosync-tmp-{}", child.id()));
     let window_start = wait_for_file(&temp, &mut child, Duration::from_secs(60)).then(Instant::now);
     while temp.exists() {
-        std::hint::spin_loop();
+        std::thread::sleep(Duration::from_micros(200));
     }
     let window = window_start.map_or(Duration::from_millis(20), |t| t.elapsed());
     assert!(child.wait().unwrap().success());

@@ -98,13 +98,25 @@ fn every_portal_failure_prints_no_secret() {
             );
         }),
     ];
-    for (what, setup) in scenarios {
-        let home = Home::new();
-        home.write(".aws/credentials", USER_FILE);
-        setup(&home);
-        let run = home.run(&["-vv", "--force", "-p", "dev", "--timeout", "1s"]);
+    // The scenarios mostly wait (timeouts, retries): run them side by side.
+    let results: Vec<(&str, Run, Vec<String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = scenarios
+            .into_iter()
+            .map(|(what, setup)| {
+                scope.spawn(move || {
+                    let home = Home::new();
+                    home.write(".aws/credentials", USER_FILE);
+                    setup(&home);
+                    let run = home.run(&["-vv", "--force", "-p", "dev", "--timeout", "1s"]);
+                    (what, run, all_secrets(&home, &[]))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (what, run, issued) in results {
         assert_ne!(run.code, 0, "{what}: {run:?}");
-        secrets.extend(all_secrets(&home, &[]));
+        secrets.extend(issued);
         runs.push((what, run));
     }
     // Nothing listening.
