@@ -245,6 +245,17 @@ impl Properties {
     /// Adds the properties of `section` whose keys are valid identifiers.
     fn extend_from(&mut self, section: &Section<'_>) {
         let file = section.file;
+        // Room for everything at once: keys, values and joined continuation
+        // lines take no more than the lines they come from.
+        let lines = &file.lines[section.header + 1..section.end];
+        self.text
+            .reserve(lines.iter().map(|l| line_text(&file.source, l).len()).sum());
+        self.entries.reserve(
+            lines
+                .iter()
+                .filter(|l| matches!(l.kind, LineKind::Property { .. }))
+                .count(),
+        );
         // Whether the last property was kept (its continuation lines join it).
         let mut keeping = false;
         for line in &file.lines[section.header + 1..section.end] {
@@ -305,8 +316,8 @@ impl ProfileFile {
             None => (false, text),
         };
         // Exact sizes up front: no regrowth (and no copying) of big vectors.
-        let newlines = body.bytes().filter(|&b| b == b'\n').count();
-        let mut lines = Vec::with_capacity(newlines + 1);
+        // (A little room to spare for the lines an edit adds.)
+        let mut lines = Vec::with_capacity(count_newlines(body.as_bytes()) + 16);
         let mut headers = Vec::new();
         let mut state = ClassifyState::default();
         for (i, scanned) in LineScan::new(body.as_bytes()).enumerate() {
@@ -449,7 +460,10 @@ impl ProfileFile {
 
     /// Every profile and sso-session, merged as the SDKs merge them.
     pub fn profile_set(&self, kind: FileKind) -> ProfileSet {
-        let mut set = ProfileSet::default();
+        let mut set = ProfileSet {
+            profiles: HashMap::with_capacity(self.headers.len()),
+            sso_sessions: HashMap::new(),
+        };
         let has_profile_default = kind == FileKind::Config
             && self.sections().any(|s| {
                 let mut words = s.header_text().split_whitespace();
@@ -756,15 +770,17 @@ impl ClassifyState {
     /// The kind of the next line, `text`, enforcing the SDK parser's errors. `mark`
     /// is the first `#` or `;` in it, if any.
     fn classify(&mut self, text: &str, mark: Option<usize>) -> Result<LineKind, &'static str> {
-        let kind = if trim_ws(text).is_empty() || text.starts_with(['#', ';']) {
+        // The first byte decides (all the characters looked for are ASCII).
+        let first = text.as_bytes().first().copied();
+        let kind = if matches!(first, Some(b'#' | b';')) || trim_ws(text).is_empty() {
             LineKind::Trivia
-        } else if text.starts_with('[') {
+        } else if first == Some(b'[') {
             let name = parse_header(text)
                 .ok_or("a section header must look like `[name]`; add the closing `]`")?;
             self.in_section = true;
             self.last_property = None;
             LineKind::Header { name }
-        } else if text.starts_with(WHITESPACE) {
+        } else if matches!(first, Some(b' ' | b'\t')) {
             if !self.in_section {
                 return Err("an indented line comes before any `[section]` header");
             }
@@ -839,6 +855,19 @@ impl<'a> LineScan<'a> {
     }
 }
 
+/// Eight bytes of `bytes` from `at` as one word (the first byte lowest).
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// Nonzero when some byte of `v` is zero (exact as a yes/no; use [`zero_bytes`]
+/// for where).
+fn has_zero_byte(v: u64) -> bool {
+    v.wrapping_sub(ONES) & !v & HIGHS != 0
+}
+
 impl Iterator for LineScan<'_> {
     type Item = ScannedLine;
 
@@ -848,40 +877,42 @@ impl Iterator for LineScan<'_> {
         if start >= bytes.len() {
             return None;
         }
+        let newline = ONES * u64::from(b'\n');
+        let hash = ONES * u64::from(b'#');
+        let semi = ONES * u64::from(b';');
         let mut mark = None;
         let mut at = start;
         let mut end = None;
+        // Until the first comment mark: look for a newline or a mark.
         while at + 8 <= bytes.len() {
-            let mut word = [0; 8];
-            word.copy_from_slice(&bytes[at..at + 8]);
-            let v = u64::from_le_bytes(word);
-            // Cheap test first: most words of a line hold neither a newline nor
-            // (once one is found) a comment mark.
-            let nl = v ^ (ONES * u64::from(b'\n'));
-            let mut any = nl.wrapping_sub(ONES) & !nl;
-            if mark.is_none() {
-                let hash = v ^ (ONES * u64::from(b'#'));
-                let semi = v ^ (ONES * u64::from(b';'));
-                any |= (hash.wrapping_sub(ONES) & !hash) | (semi.wrapping_sub(ONES) & !semi);
-            }
-            if any & HIGHS != 0 {
-                let newlines = zero_bytes(nl);
-                let limit = match newlines {
-                    0 => 8,
-                    n => n.trailing_zeros() as usize / 8,
-                };
-                if mark.is_none() {
-                    let marks = bytes_equal(v, b'#') | bytes_equal(v, b';');
-                    if marks != 0 && (marks.trailing_zeros() as usize / 8) < limit {
-                        mark = Some(at + marks.trailing_zeros() as usize / 8);
-                    }
+            let v = word_at(bytes, at);
+            if has_zero_byte(v ^ newline) || has_zero_byte(v ^ hash) || has_zero_byte(v ^ semi) {
+                let newlines = zero_bytes(v ^ newline);
+                let marks = zero_bytes(v ^ hash) | zero_bytes(v ^ semi);
+                let first_newline = newlines.trailing_zeros() as usize / 8; // 8: none
+                let first_mark = marks.trailing_zeros() as usize / 8;
+                if first_mark < first_newline {
+                    mark = Some(at + first_mark);
                 }
-                if newlines != 0 {
-                    end = Some(at + limit);
-                    break;
+                if first_newline < 8 {
+                    end = Some(at + first_newline);
+                } else {
+                    at += 8;
                 }
+                break;
             }
             at += 8;
+        }
+        // After it: only the newline matters.
+        if end.is_none() && mark.is_some() {
+            while at + 8 <= bytes.len() {
+                let v = word_at(bytes, at) ^ newline;
+                if has_zero_byte(v) {
+                    end = Some(at + zero_bytes(v).trailing_zeros() as usize / 8);
+                    break;
+                }
+                at += 8;
+            }
         }
         if end.is_none() {
             for (i, &b) in bytes.iter().enumerate().skip(at) {
@@ -907,6 +938,18 @@ impl Iterator for LineScan<'_> {
             mark,
         })
     }
+}
+
+/// How many `\n` bytes `bytes` holds, eight bytes at a time.
+fn count_newlines(bytes: &[u8]) -> usize {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut count = 0;
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        count += bytes_equal(u64::from_le_bytes(word), b'\n').count_ones() as usize;
+    }
+    count + chunks.remainder().iter().filter(|&&b| b == b'\n').count()
 }
 
 impl<'a> Section<'a> {

@@ -6,7 +6,9 @@
 //!
 //! Prints `listening on http://127.0.0.1:P` once ready. Reads commands from
 //! stdin, one per line: `count` prints the number of requests received so far,
-//! `reset` forgets them. Exits when stdin reaches end of file.
+//! `reset` forgets them, `fail N STATUS ERROR_TYPE` makes the next N requests
+//! fail that way (e.g. `fail 50 429 TooManyRequestsException`). Exits when
+//! stdin reaches end of file.
 
 #![forbid(unsafe_code)]
 
@@ -81,6 +83,25 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
     Ok(Some(options))
 }
 
+/// `fail N STATUS ERROR_TYPE` → its three arguments.
+fn parse_fail(line: &str) -> Option<(usize, u16, &str)> {
+    let mut words = line.split_whitespace();
+    if words.next()? != "fail" {
+        return None;
+    }
+    let count = words.next()?.parse().ok()?;
+    let status = words
+        .next()?
+        .parse()
+        .ok()
+        .filter(|s| (100..=599).contains(s))?;
+    let error_type = words.next()?;
+    words
+        .next()
+        .is_none()
+        .then_some((count, status, error_type))
+}
+
 fn main() -> ExitCode {
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(Some(options)) => options,
@@ -131,10 +152,18 @@ fn main() -> ExitCode {
                 portal.reset_counters();
                 "ok".to_owned()
             }
-            other => {
-                eprintln!("fake-portal: unknown command {other:?} (try count or reset)");
-                continue;
-            }
+            other => match parse_fail(other) {
+                Some((count, status, error_type)) => {
+                    portal.fail_next(count, status, error_type);
+                    "ok".to_owned()
+                }
+                None => {
+                    eprintln!(
+                        "fake-portal: unknown command {other:?} (try count, reset or fail N STATUS ERROR_TYPE)"
+                    );
+                    continue;
+                }
+            },
         };
         if writeln!(stdout, "{reply}")
             .and_then(|()| stdout.flush())
