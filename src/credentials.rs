@@ -1,6 +1,8 @@
 //! Entries in `~/.aws/credentials`: whether one is fresh, and how a new set of
 //! role credentials is written into it without touching anything else.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
 use crate::portal::RoleCredentials;
@@ -92,7 +94,12 @@ impl CredentialsFile {
     /// The short-lived credentials stored under `name`, when complete.
     pub fn entry(&self, name: &str) -> Option<RoleCredentials> {
         let props = self.merged(name)?;
-        let get = |k| props.value(k).filter(|v| !v.is_empty());
+        let get = |k| {
+            props
+                .value(k)
+                .filter(|v| !v.is_empty())
+                .map(Cow::into_owned)
+        };
         let token = get(SESSION_TOKEN).or_else(|| get(SECURITY_TOKEN))?;
         let expiration = get(EXPIRATION)
             .or_else(|| get(YAWSSO_EXPIRATION))
@@ -139,10 +146,10 @@ struct Merged<'a> {
     sections: Vec<Section<'a>>,
 }
 
-impl Merged<'_> {
+impl<'a> Merged<'a> {
     /// The value of `key`: its last occurrence across the sections.
-    fn value(&self, key: &str) -> Option<String> {
-        self.sections.iter().rev().find_map(|s| s.get(key))
+    fn value(&self, key: &str) -> Option<Cow<'a, str>> {
+        self.sections.iter().rev().find_map(|s| s.value(key))
     }
 }
 

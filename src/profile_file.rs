@@ -11,6 +11,7 @@
 //! up to date by every edit), so one lookup or edit costs the size of the sections
 //! it touches, not the size of the file.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -1028,6 +1029,12 @@ impl<'a> Section<'a> {
 
     /// The value of `key` in this section (last occurrence).
     pub fn get(&self, key: &str) -> Option<String> {
+        self.value(key).map(Cow::into_owned)
+    }
+
+    /// [`Section::get`] without a copy when the value is on one line (the usual
+    /// case): continuation lines are joined with `\n` into a new string.
+    pub fn value(&self, key: &str) -> Option<Cow<'a, str>> {
         let file = self.file;
         let i = (self.header + 1..self.end)
             .rev()
@@ -1037,13 +1044,14 @@ impl<'a> Section<'a> {
         let LineKind::Property { value: range, .. } = &line.kind else {
             unreachable!("found a property line");
         };
-        let mut value = text[range.clone()].to_string();
+        let mut value = Cow::Borrowed(&text[range.clone()]);
         for j in i + 1..self.end {
             match &file.lines[j].kind {
                 LineKind::Property { .. } | LineKind::Header { .. } => break,
                 LineKind::Continuation => {
-                    value.push('\n');
-                    value.push_str(trim_ws(file.text(j)));
+                    let joined = value.to_mut();
+                    joined.push('\n');
+                    joined.push_str(trim_ws(line_text(&file.source, &file.lines[j])));
                 }
                 LineKind::Trivia => {}
             }
