@@ -248,17 +248,22 @@ row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 |"); }
 say "1. no-op, 100 profiles..."
 H100=$WORK/home-100
 make_home "$H100" 100
-time_sync "$H100" fast "$RUNS" "" -- -q
+# Many runs: a few milliseconds each, and the median should not move with a burst
+# of load from elsewhere.
+NOOP_RUNS=$((RUNS * 5))
+time_sync "$H100" fast "$NOOP_RUNS" "" -- -q
 noop=$MEDIAN noop_min=$MIN noop_requests=$PER_RUN
 run_once "$H100" fast || die "no-op run failed: $(cat "$WORK/err")"
 fresh=$(grep -c ' fresh ' "$WORK/out" || true)
 [[ $fresh == 100 ]] || die "the no-op run reported $fresh fresh entries, not 100"
-time_sync "$H100" fast "$RUNS" "" --
+time_sync "$H100" fast "$NOOP_RUNS" "" --
 noop_table=$MEDIAN
 floor="n/a"
 if have hyperfine; then
-    time_cmd "$RUNS" "" -- cat "$H100/.aws/config" "$H100/.aws/credentials"
+    time_cmd "$NOOP_RUNS" "" -- cat "$H100/.aws/config" "$H100/.aws/credentials"
     floor="$MEDIAN ms"
+    time_cmd "$NOOP_RUNS" "" -- "$BIN" --version
+    floor+="; \`ssosync --version\`: $MEDIAN ms"
 fi
 syscalls=""
 if have strace; then
@@ -389,7 +394,7 @@ timer=$(if have hyperfine; then hyperfine --version; else echo "own timing loop 
 echo
 echo "Machine: $(nproc) × $cpu, $mem RAM, $(uname -sr); $timer"
 echo "Load average: $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
-echo "Runs: $RUNS per fast scenario, $SLOW_RUNS per slow one (3 warm-ups each); medians; portal latency $LATENCY_MS ms for the cold syncs"
+echo "Runs: $NOOP_RUNS for the no-op rows, $RUNS per other fast scenario, $SLOW_RUNS per slow one (3 warm-ups each); medians; portal latency $LATENCY_MS ms for the cold syncs"
 echo
 echo "| scenario | measured (median) | target | physical limit / reference | notes |"
 echo "|---|---|---|---|---|"

@@ -46,6 +46,19 @@ impl CredentialsFile {
         })
     }
 
+    /// [`CredentialsFile::parse`] keeping `text` itself; see [`CredentialsFile::text`].
+    pub fn parse_owned(text: String) -> Result<Self, ParseError> {
+        Ok(CredentialsFile {
+            doc: ProfileFile::parse_owned(text)?,
+        })
+    }
+
+    /// The text the file was parsed from (empty for [`CredentialsFile::empty`]),
+    /// whatever has been written into it since.
+    pub fn text(&self) -> &str {
+        self.doc.text_as_parsed()
+    }
+
     pub fn empty() -> Self {
         CredentialsFile {
             doc: ProfileFile::empty(),

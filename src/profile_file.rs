@@ -189,7 +189,7 @@ type FxBuildHasher = BuildHasherDefault<FxHasher>;
 #[derive(Clone, Debug)]
 pub struct ProfileFile {
     bom: bool,
-    /// The parsed text (without the BOM); unedited lines are spans of it.
+    /// The text as parsed (BOM included); unedited lines are spans of it.
     source: String,
     lines: Vec<Line>,
     /// The index of every header line, ascending: section `s` runs from
@@ -320,10 +320,16 @@ impl ProfileFile {
     }
 
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let (bom, body) = match text.strip_prefix(BOM) {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
+        Self::parse_owned(text.to_string())
+    }
+
+    /// [`ProfileFile::parse`] keeping `text` itself (no copy of a big file); see
+    /// [`ProfileFile::text_as_parsed`].
+    pub fn parse_owned(text: String) -> Result<Self, ParseError> {
+        let bom = text.starts_with(BOM);
+        // Line spans are offsets in `text`, after the BOM if there is one.
+        let base = if bom { BOM.len() } else { 0 };
+        let body = &text[base..];
         // Exact sizes up front: no regrowth (and no copying) of big vectors.
         // (A little room to spare for the lines an edit adds.)
         let mut lines = Vec::with_capacity(count_newlines(body.as_bytes()) + 16);
@@ -349,18 +355,24 @@ impl ProfileFile {
                 headers.push(i);
             }
             lines.push(Line {
-                text: Text::Source(range),
+                text: Text::Source(base + range.start..base + range.end),
                 eol,
                 kind,
             });
         }
         Ok(ProfileFile {
             bom,
-            source: body.to_string(),
+            source: text,
             lines,
             headers,
             index: OnceLock::new(),
         })
+    }
+
+    /// The text this document was parsed from, byte for byte (edits do not
+    /// change it; [`ProfileFile::render`] gives the edited text).
+    pub fn text_as_parsed(&self) -> &str {
+        &self.source
     }
 
     /// The text of line `i`, without its line ending.
@@ -1310,6 +1322,42 @@ mod tests {
         file.set("a", "z", "w");
         file.set("a", "c", "x");
         assert_eq!(file.render(), "[a]\nk = v\n# kept\nz= w\n#note\nc = x\n");
+    }
+
+    #[test]
+    fn finds_sections_by_name_after_edits_move_them() {
+        let mut file =
+            ProfileFile::parse("[a]\nk = 1\n[b]\nk = 2\n[ b ]\nx = 1\n[c]\nk = 3\n").unwrap();
+        // Build the index, then insert lines before [b] and [c] and remove one after.
+        assert_eq!(file.profile_sections(FileKind::Credentials, "c").count(), 1);
+        file.set("a", "new", "1");
+        file.set("a", "other", "2");
+        file.remove("b", "x");
+        file.append_section("d", &[("k", "4")]);
+        file.set("c", "k", "9");
+        file.set("d", "j", "5");
+        assert_eq!(
+            file.render(),
+            "[a]\nk = 1\nnew = 1\nother = 2\n[b]\nk = 2\n[ b ]\n[c]\nk = 9\n\n[d]\nk = 4\nj = 5\n"
+        );
+        let lines = |name| {
+            file.profile_sections(FileKind::Credentials, name)
+                .map(|s| s.line_number())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(lines("b"), [5, 7]);
+        assert_eq!(lines("c"), [8]);
+        assert_eq!(lines("d"), [11]);
+        assert_eq!(lines("e"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn keeps_the_text_it_was_parsed_from() {
+        let text = "\u{feff}[a]\r\nk = 1\r\n";
+        let mut file = ProfileFile::parse_owned(text.to_string()).unwrap();
+        file.set("a", "k", "2");
+        assert_eq!(file.text_as_parsed(), text);
+        assert_eq!(file.render(), "\u{feff}[a]\r\nk = 2\r\n");
     }
 
     #[test]

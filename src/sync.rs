@@ -119,7 +119,7 @@ impl Syncer<'_> {
         };
         let creds_path = safe_write::resolve_target(&self.env.credentials_path()?)?;
         let shown = self.env.display_path(&creds_path);
-        let (original, file) = read_credentials(&creds_path, &shown)?;
+        let file = read_credentials(&creds_path, &shown)?;
         if file.has_bom() {
             report.warnings.push(format!(
                 "{shown} starts with a UTF-8 byte order mark, which the AWS Rust SDK rejects; ssosync keeps it as it is"
@@ -185,7 +185,6 @@ impl Syncer<'_> {
                     &writes,
                     &creds_path,
                     &shown,
-                    original,
                     file,
                     &mut outcomes,
                     &mut report,
@@ -244,7 +243,6 @@ impl Syncer<'_> {
         writes: &[(usize, RoleCredentials, Option<String>)],
         path: &Path,
         shown: &str,
-        original: String,
         file: CredentialsFile,
         outcomes: &mut [Option<Outcome>],
         report: &mut SyncReport,
@@ -257,7 +255,7 @@ impl Syncer<'_> {
         }
         if self.options.mode == Mode::DryRun {
             let (planned, edited) = self.plan(targets, writes, file);
-            report.preview = Some((original, edited.render()));
+            report.preview = Some((edited.text().to_string(), edited.render()));
             for (i, outcome) in planned {
                 outcomes[i] = Some(match outcome {
                     Outcome::Written(t) => Outcome::WouldWrite(t),
@@ -272,17 +270,19 @@ impl Syncer<'_> {
         // A writer that does not take our lock may change the file at any moment:
         // re-read under the lock, and re-plan if it changed before our rename.
         // Unchanged since the first read (the usual case), it is not parsed again.
-        let mut earlier = Some((original, file));
+        let mut earlier = Some(file);
         for _ in 0..5 {
-            let (before, current) = match earlier.take() {
-                Some((text, file)) if unchanged(path, shown, &text)? => (text, file),
+            let current = match earlier.take() {
+                Some(file) if unchanged(path, shown, file.text())? => file,
                 _ => read_credentials(path, shown)?,
             };
             let (planned, edited) = self.plan(targets, writes, current);
+            // The text as read: the plan's edits leave it as it was.
+            let before = edited.text();
             let after = edited.render();
             if after != before {
                 let staged = safe_write::stage(path, &after)?;
-                if !unchanged(path, shown, &before)? {
+                if !unchanged(path, shown, before)? {
                     staged.discard();
                     continue;
                 }
@@ -384,17 +384,13 @@ fn still_holds(path: &Path, text: &str) -> Option<bool> {
     }
 }
 
-/// The credentials file's text and document; a missing file is an empty one.
-fn read_credentials(path: &Path, shown: &str) -> Result<(String, CredentialsFile)> {
+/// The credentials file as a document (which keeps its text); a missing file is an
+/// empty one.
+fn read_credentials(path: &Path, shown: &str) -> Result<CredentialsFile> {
     match read_optional(path, shown)? {
-        Some(text) => {
-            let file = CredentialsFile::parse(&text).map_err(|e| {
-                anyhow!(
-                    "{shown} {e}; fix that line (ssosync changes nothing until the file parses)"
-                )
-            })?;
-            Ok((text, file))
-        }
-        None => Ok((String::new(), CredentialsFile::empty())),
+        Some(text) => CredentialsFile::parse_owned(text).map_err(|e| {
+            anyhow!("{shown} {e}; fix that line (ssosync changes nothing until the file parses)")
+        }),
+        None => Ok(CredentialsFile::empty()),
     }
 }
