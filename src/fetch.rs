@@ -178,12 +178,12 @@ pub fn fetch(
     Ok(results)
 }
 
-/// The login command for a sign-in, named after the first profile using it.
+/// The login hint for a sign-in, named after the first profile using it.
 fn roots_login(roots: &[&SsoProfile], sign_in: &SignIn) -> String {
     roots
         .iter()
         .find(|r| &r.sign_in == sign_in)
-        .map(|r| sign_in.login_command(&r.name))
+        .map(|r| sign_in.login_hint(&r.name))
         .unwrap_or_default()
 }
 
@@ -193,14 +193,14 @@ fn plan_token(
     root: &SsoProfile,
     now: DateTime<Utc>,
 ) -> TokenPlan {
-    let fix = root.sign_in.login_command(&root.name);
+    let fix = root.sign_in.login_hint(&root.name);
     let cached = match cache.token(&root.sign_in) {
         Ok(cached) => cached,
         Err(TokenProblem::Missing) => {
             return TokenPlan::Unusable(failed(
                 FailureKind::Login,
                 format!(
-                    "no SSO token cached for {}; run `{fix}`",
+                    "no SSO token cached for {}; {fix}",
                     root.sign_in.start_url()
                 ),
             ));
@@ -209,7 +209,7 @@ fn plan_token(
             return TokenPlan::Unusable(failed(
                 FailureKind::Login,
                 format!(
-                    "cannot use token cache {} ({reason}); run `{fix}`",
+                    "cannot use token cache {} ({reason}); {fix}",
                     env.display_path(&path)
                 ),
             ));
@@ -233,7 +233,7 @@ fn plan_token(
         TokenPlan::Unusable(failed(
             FailureKind::Login,
             format!(
-                "the SSO token expired at {}; run `{fix}`",
+                "the SSO token expired at {}; {fix}",
                 format_utc(cached.expires_at)
             ),
         ))
@@ -258,7 +258,7 @@ fn refresh(
     let login = |why: String| {
         failed(
             FailureKind::Login,
-            format!("cannot refresh the SSO token: {why}; run `{fix}`"),
+            format!("cannot refresh the SSO token: {why}; {fix}"),
         )
     };
     let _lock = safe_write::lock(&cached.path, Duration::from_secs(60))
@@ -372,8 +372,8 @@ fn record_root(
         Err(PortalError::LoginRequired) => Err(failed(
             FailureKind::Login,
             format!(
-                "the SSO token was rejected (expired or revoked); run `{}`",
-                root.sign_in.login_command(&root.name)
+                "the SSO token was rejected (expired or revoked); {}",
+                root.sign_in.login_hint(&root.name)
             ),
         )),
         Err(PortalError::NoAccess) => Err(failed(

@@ -521,6 +521,19 @@ impl ProfileFile {
             .unwrap_or(Eol::Lf)
     }
 
+    /// The ending to give line `line` when a line follows it: `eol`, except that a
+    /// line ending in a bare `\r` (only possible as the unterminated last line, where
+    /// the `\r` is part of its text) gets `\r\n`, so that `\r` stays in its text
+    /// and is not read back as half of a CRLF.
+    fn ending_after(&self, line: usize, eol: Eol) -> Eol {
+        let l = &self.lines[line];
+        match l.eol {
+            Eol::None if line_text(&self.source, l).ends_with('\r') => Eol::CrLf,
+            Eol::None => eol,
+            kept => kept,
+        }
+    }
+
     /// Moves the headers after line `line` by `delta` lines (lines were inserted
     /// or removed there).
     fn shift_headers(&mut self, line: usize, delta: isize) {
@@ -534,7 +547,8 @@ impl ProfileFile {
     fn insert_lines(&mut self, after: usize, texts: Vec<String>, kinds: Vec<LineKind>) {
         let eol = self.preferred_eol();
         let at = after + 1;
-        let moved_eol = std::mem::replace(&mut self.lines[after].eol, eol);
+        let ending = self.ending_after(after, eol);
+        let moved_eol = std::mem::replace(&mut self.lines[after].eol, ending);
         let count = texts.len();
         let new_lines = texts
             .into_iter()
@@ -634,10 +648,10 @@ impl ProfileFile {
     /// Appends `[header]` with `entries` at the end, one blank line before it.
     pub fn append_section(&mut self, header: &str, entries: &[(&str, &str)]) {
         let eol = self.preferred_eol();
-        if let Some(last) = self.lines.last_mut()
-            && last.eol == Eol::None
+        if let Some(last) = self.lines.len().checked_sub(1)
+            && self.lines[last].eol == Eol::None
         {
-            last.eol = eol;
+            self.lines[last].eol = self.ending_after(last, eol);
         }
         let needs_blank = self
             .lines

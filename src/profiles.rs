@@ -46,6 +46,16 @@ impl SignIn {
             SignIn::Legacy { .. } => format!("aws sso login --profile {profile}"),
         }
     }
+
+    /// What to tell the user when `profile` needs a new token: the AWS CLI's
+    /// command, and ssosync's own for machines without the AWS CLI.
+    pub fn login_hint(&self, profile: &str) -> String {
+        let ours = match self {
+            SignIn::Session { name, .. } => format!("ssosync login --sso-session {name}"),
+            SignIn::Legacy { .. } => format!("ssosync login --profile {profile}"),
+        };
+        format!("run `{}` (or `{ours}`)", self.login_command(profile))
+    }
 }
 
 /// A profile that gets role credentials from the SSO portal.
@@ -354,6 +364,14 @@ mod tests {
         assert_eq!(
             def.sign_in.login_command("default"),
             "aws sso login --profile default"
+        );
+        assert_eq!(
+            dev.sign_in.login_hint("dev"),
+            "run `aws sso login --sso-session corp` (or `ssosync login --sso-session corp`)"
+        );
+        assert_eq!(
+            def.sign_in.login_hint("default"),
+            "run `aws sso login --profile default` (or `ssosync login --profile default`)"
         );
         assert_eq!(config.get("plain"), Some(&ProfileKind::Other(None)));
         assert_eq!(config.get("token"), Some(&ProfileKind::TokenOnly));

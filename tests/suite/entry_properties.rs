@@ -368,7 +368,6 @@ fn moving_a_key_to_the_exact_header_keeps_the_blank_line_before_it() {
 
 /// Found by a libFuzzer run (see RELIABILITY.md), minimized to 12 bytes.
 #[test]
-#[ignore = "bug: appending after a last line that ends in a bare `\\r` turns it into CRLF, changing that line's value"]
 fn appending_after_a_final_bare_carriage_return_keeps_the_value_before_it() {
     let text = "[s]\nregion = us-east-1\r";
     let mut file = ProfileFile::parse(text).unwrap();
@@ -386,4 +385,25 @@ fn appending_after_a_final_bare_carriage_return_keeps_the_value_before_it() {
         before.as_deref(),
         "{after:?}"
     );
+}
+
+/// The same last line, when a key is added to its own section (a line inserted
+/// after it rather than a section appended).
+#[test]
+fn inserting_after_a_final_bare_carriage_return_keeps_the_value_before_it() {
+    let text = "[s]\nregion = us-east-1\r";
+    let mut file = ProfileFile::parse(text).unwrap();
+    file.set("s", "aws_access_key_id", "ASIANEW");
+    let after = file.render();
+    let reparsed = ProfileFile::parse(&after).unwrap();
+    let set = reparsed.profile_set(FileKind::Credentials);
+    assert_eq!(
+        set.profiles["s"].get("region"),
+        Some("us-east-1\r"),
+        "{after:?}"
+    );
+    assert_eq!(set.profiles["s"].get("aws_access_key_id"), Some("ASIANEW"));
+    assert_eq!(sdk_view(&after).unwrap()["s"]["region"], "us-east-1\r");
+    // No final newline before, none after.
+    assert!(!after.ends_with('\n'), "{after:?}");
 }

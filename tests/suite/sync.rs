@@ -140,7 +140,7 @@ fn a_missing_or_expired_token_stops_only_its_profiles_with_the_login_command() {
     // No token for the legacy profile at all.
     let run = home.run(&[]);
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("profile legacy: no SSO token cached for https://legacy.awsapps.com/start; run `aws sso login --profile legacy`"), "{run:?}");
+    assert!(run.stderr.contains("profile legacy: no SSO token cached for https://legacy.awsapps.com/start; run `aws sso login --profile legacy` (or `ssosync login --profile legacy`)"), "{run:?}");
     assert!(home.credentials().contains("[dev]"));
 
     // An expired session token, in the old CLI's `UTC` spelling.
