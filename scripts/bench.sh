@@ -9,7 +9,7 @@
 # Knobs (environment): BENCH_RUNS (runs per fast scenario, default 40),
 # BENCH_SIZES (big-file sizes, default "1000 10000 100000"), BENCH_LATENCY_MS
 # (portal latency for the cold syncs, default 50), BENCH_THROTTLED (how many
-# requests answer 429 in the throttling rows, default "32 64 100"),
+# requests answer 429 in the throttling rows, default "64 200 500"),
 # BENCH_COLD_BUILD=1 (also time a release build from an empty target dir),
 # BENCH_KEEP=1 (keep the temp dir).
 #
@@ -30,7 +30,8 @@ else
 fi
 SLOW_RUNS=$(((RUNS + 3) / 4 > 5 ? (RUNS + 3) / 4 : 5))
 LATENCY_MS=${BENCH_LATENCY_MS:-50}
-read -r -a THROTTLED <<<"${BENCH_THROTTLED:-32 64 100}"
+read -r -a THROTTLED <<<"${BENCH_THROTTLED:-64 200 500}"
+DEFAULT_CONCURRENCY=64 # ssosync's --concurrency default
 
 say() { printf '%s\n' "$*" >&2; }
 die() {
@@ -294,9 +295,9 @@ if have strace; then
     "${envcmd[@]}" strace -f -qq -e trace=openat -o "$WORK/strace" "$BIN" -q >/dev/null 2>&1
     cold_notes+="; $(grep -c 'sso/cache/[0-9a-f]*\.json' "$WORK/strace" || true) token files opened (strace)"
 fi
-row "2a. cold: 100 profiles, 3 sessions, all stale, ${LATENCY_MS} ms per response, default concurrency (32)" \
+row "2a. cold: 100 profiles, 3 sessions, all stale, ${LATENCY_MS} ms per response, default concurrency ($DEFAULT_CONCURRENCY)" \
     "**$MEDIAN ms** (min $MIN)" "≤ 250 ms" \
-    "latency × ⌈100/32⌉ = $((LATENCY_MS * $(waves 100 32))) ms" "$cold_notes"
+    "latency × ⌈100/$DEFAULT_CONCURRENCY⌉ = $((LATENCY_MS * $(waves 100 "$DEFAULT_CONCURRENCY"))) ms" "$cold_notes"
 time_sync "$H100" slow "$SLOW_RUNS" "cp $H100/creds.stale $H100/.aws/credentials" -- -q --concurrency 100
 row "2a. same, \`--concurrency 100\`" "**$MEDIAN ms** (min $MIN)" "≤ 250 ms" \
     "latency × 1 = $LATENCY_MS ms" "$PER_RUN requests per run"
@@ -304,10 +305,10 @@ row "2a. same, \`--concurrency 100\`" "**$MEDIAN ms** (min $MIN)" "≤ 250 ms" \
 say "2. cold syncs, 1,000 profiles..."
 H1000=$WORK/home-1000
 make_home "$H1000" 1000
-for c in 32 64 128; do
+for c in "$DEFAULT_CONCURRENCY" 32 128; do
     time_sync "$H1000" slow "$SLOW_RUNS" "cp $H1000/creds.stale $H1000/.aws/credentials" -- -q --concurrency "$c"
     label="\`--concurrency $c\`"
-    [[ $c == 32 ]] && label="default concurrency (32)"
+    [[ $c == "$DEFAULT_CONCURRENCY" ]] && label="default concurrency ($DEFAULT_CONCURRENCY)"
     row "2b. cold: 1,000 profiles, all stale, $label" "**$MEDIAN ms** (min $MIN)" "≤ 1000 ms" \
         "latency × ⌈1000/$c⌉ = $((LATENCY_MS * $(waves 1000 "$c"))) ms" "$PER_RUN requests per run"
 done
@@ -327,28 +328,29 @@ for k in "${THROTTLED[@]}"; do
         portal_cmd slow "fail $k 429 TooManyRequestsException" >/dev/null
         s=$EPOCHREALTIME
         code=0
-        run_once "$H1000" slow -q || code=$?
+        run_once "$H1000" slow || code=$?
         e=$EPOCHREALTIME
         t_times+=($((10#${e//[.,]/} - 10#${s//[.,]/})))
         t_req=$(portal_cmd slow count)
         t_exit=$code
-        t_failed=$(grep -c 'throttling' "$WORK/err" || true)
+        t_failed=$(grep -c 'throttling requests' "$WORK/err" || true)
+        t_warning=$(sed -n 's/^ssosync: warning: the portal throttled requests: //p' "$WORK/err")
     done
     t_median=$(printf '%s\n' "${t_times[@]}" | sort -n | sed -n 3p | awk '{ printf "%.0f", $1 / 1000 }')
     t_max=$(printf '%s\n' "${t_times[@]}" | sort -n | tail -n 1 | awk '{ printf "%.0f", $1 / 1000 }')
     row "2c. throttled: 1,000 profiles, the first $k requests answered 429, default concurrency" \
         "**$t_median ms** (max $t_max)" "429s retried with backoff; total time reported" \
-        "2b + the SDK's jittered backoff (up to 1 s, then 2 s)" \
-        "last run: $t_req requests, exit $t_exit, $t_failed profiles still throttled after 3 attempts"
+        "2b + the SDK's jittered backoff (up to 1 s, then 2 s) + ssosync's pauses between rounds (0.5 s, 1 s)" \
+        "last run: $t_req requests, exit $t_exit, $t_failed profiles still throttled after 3 rounds; ${t_warning:-no profile needed a second round}"
 done
 
 say "4. peak RSS..."
 rss=$(peak_rss "$H1000" slow "cp $H1000/creds.stale $H1000/.aws/credentials" -q)
-rss64=$(peak_rss "$H1000" slow "cp $H1000/creds.stale $H1000/.aws/credentials" -q --concurrency 64)
+rss32=$(peak_rss "$H1000" slow "cp $H1000/creds.stale $H1000/.aws/credentials" -q --concurrency 32)
 rss128=$(peak_rss "$H1000" slow "cp $H1000/creds.stale $H1000/.aws/credentials" -q --concurrency 128)
 rss_noop=$(peak_rss "$H100" fast "" -q)
-row "4. peak RSS: cold sync of 1,000 profiles, default concurrency" "**$rss**" "≤ 20 MB" \
-    "no-op run (100 profiles): $rss_noop" "\`--concurrency 64\`: $rss64, \`--concurrency 128\`: $rss128; max RSS from \`/usr/bin/time -f %M\`, median of 5"
+row "4. peak RSS: cold sync of 1,000 profiles, default concurrency ($DEFAULT_CONCURRENCY)" "**$rss**" "≤ 20 MB" \
+    "no-op run (100 profiles): $rss_noop" "\`--concurrency 32\`: $rss32, \`--concurrency 128\`: $rss128; max RSS from \`/usr/bin/time -f %M\`, median of 5"
 
 # ---------------------------------------------------------------- 3: big files
 for n in "${SIZES[@]}"; do

@@ -15,7 +15,7 @@ use crate::profiles::ProfileKind;
 use crate::safe_write;
 use crate::sync::{Mode, Outcome, SyncOptions, Syncer};
 use crate::timefmt::format_utc;
-use crate::{Fatal, exit_for, load_config, resolve_targets};
+use crate::{Fatal, exit_for, load_config_for, resolve_targets};
 
 pub fn run_export(args: &ExportArgs, env: &Environment) -> Result<Exit, Fatal> {
     let (creds, region) =
@@ -57,8 +57,9 @@ fn credentials_for(
         .map(str::to_string)
         .or_else(|| env.var("AWS_PROFILE").map(str::to_string))
         .unwrap_or_else(|| "default".to_string());
-    let config = load_config(env)?;
-    let targets = resolve_targets(std::slice::from_ref(&name), &config, env)?;
+    let selection = std::slice::from_ref(&name);
+    let config = load_config_for(env, selection)?;
+    let targets = resolve_targets(selection, &config, env)?;
     if targets.len() != 1 {
         return Err(Fatal::Usage(format!(
             "`{name}` names {} profiles; name exactly one",

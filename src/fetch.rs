@@ -5,7 +5,7 @@
 //! Sources always come fresh from SSO, never from keys in the credentials file: the
 //! SDKs would sign a chain with stale static keys there.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -140,8 +140,13 @@ pub fn fetch(
             };
             tokens.insert(sign_in, token);
         }
-        let fetched =
-            runtime.block_on(fetch_roots(&clients, &roots, &tokens, settings.concurrency));
+        let fetched = runtime.block_on(fetch_roots(
+            &clients,
+            &roots,
+            &tokens,
+            settings.concurrency,
+            warnings,
+        ));
         results.extend(fetched);
         let chains: Vec<&ChainedProfile> = wanted
             .iter()
@@ -306,46 +311,145 @@ fn refresh(
     Ok(refreshed.access_token)
 }
 
-/// GetRoleCredentials for every root with a usable token, at most `concurrency` at once.
+/// How many times a profile is asked for when the portal keeps throttling it: each
+/// round is the SDK's own attempts (with its backoff), started after a pause and
+/// with fewer calls in flight.
+const THROTTLE_ROUNDS: u32 = 3;
+
+/// The pause before a throttled profile's next round: this, doubled each round.
+const THROTTLE_PAUSE: Duration = Duration::from_millis(500);
+
+/// How many GetRoleCredentials calls may be in flight: up to `max`, halved each time
+/// the portal throttles, grown back by one after each `limit` successes in a row.
+#[derive(Debug)]
+struct Limiter {
+    max: usize,
+    limit: usize,
+    lowest: usize,
+    successes: usize,
+}
+
+impl Limiter {
+    fn new(max: usize) -> Self {
+        let max = max.max(1);
+        Limiter {
+            max,
+            limit: max,
+            lowest: max,
+            successes: 0,
+        }
+    }
+
+    fn throttled(&mut self) {
+        self.limit = (self.limit / 2).max(1);
+        self.lowest = self.lowest.min(self.limit);
+        self.successes = 0;
+    }
+
+    fn succeeded(&mut self) {
+        self.successes += 1;
+        if self.successes >= self.limit && self.limit < self.max {
+            self.limit += 1;
+            self.successes = 0;
+        }
+    }
+}
+
+/// One GetRoleCredentials call to make: the profile and the round it is in.
+struct Call {
+    root: SsoProfile,
+    token: Secret,
+    round: u32,
+}
+
+/// GetRoleCredentials for every root with a usable token, at most `concurrency` at
+/// once, fewer while the portal throttles; a throttled profile is asked again (up to
+/// [`THROTTLE_ROUNDS`] rounds) rather than failed.
 async fn fetch_roots(
     clients: &Arc<ClientFactory>,
     roots: &[&SsoProfile],
     tokens: &HashMap<SignIn, Result<Secret, Outcome>>,
     concurrency: usize,
+    warnings: &mut Vec<String>,
 ) -> Fetched {
     let mut results: Fetched = HashMap::new();
-    let mut sso_clients: HashMap<&str, aws_sdk_sso::Client> = HashMap::new();
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut queue: VecDeque<Call> = VecDeque::new();
     for root in roots {
-        let token = match &tokens[&root.sign_in] {
-            Ok(token) => token.clone(),
+        match &tokens[&root.sign_in] {
+            Ok(token) => queue.push_back(Call {
+                root: (*root).clone(),
+                token: token.clone(),
+                round: 1,
+            }),
             Err(outcome) => {
                 results.insert(root.name.clone(), Err(outcome.clone()));
-                continue;
-            }
-        };
-        // A call in flight holds a few kilobytes of SDK state: start the next one
-        // only when one of the `concurrency` in flight is done, so memory stays
-        // bounded however many profiles there are.
-        while tasks.len() >= concurrency.max(1) {
-            if let Some(joined) = tasks.join_next().await {
-                record_root(&mut results, joined);
             }
         }
-        let region = root.sign_in.region();
-        let client = sso_clients
-            .entry(region)
-            .or_insert_with(|| clients.sso(region))
-            .clone();
-        let root = (*root).clone();
-        tasks.spawn(async move {
-            let result =
-                portal::role_credentials(&client, &token, &root.account_id, &root.role_name).await;
-            (root, result)
-        });
     }
-    while let Some(joined) = tasks.join_next().await {
-        record_root(&mut results, joined);
+    let mut sso_clients: HashMap<String, aws_sdk_sso::Client> = HashMap::new();
+    let mut limiter = Limiter::new(concurrency);
+    let mut retried: HashSet<String> = HashSet::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        // A call in flight holds a few kilobytes of SDK state: start the next one
+        // only when fewer than the limit are in flight, so memory stays bounded
+        // however many profiles there are.
+        while tasks.len() < limiter.limit
+            && let Some(call) = queue.pop_front()
+        {
+            let region = call.root.sign_in.region();
+            let client = sso_clients
+                .entry(region.to_string())
+                .or_insert_with(|| clients.sso(region))
+                .clone();
+            tasks.spawn(async move {
+                if call.round > 1 {
+                    tokio::time::sleep(THROTTLE_PAUSE * 2u32.pow(call.round - 2)).await;
+                }
+                let result = portal::role_credentials(
+                    &client,
+                    &call.token,
+                    &call.root.account_id,
+                    &call.root.role_name,
+                )
+                .await;
+                (call, result)
+            });
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        let Ok((call, result)) = joined else {
+            continue;
+        };
+        match result {
+            Err(PortalError::Throttled) if call.round < THROTTLE_ROUNDS => {
+                limiter.throttled();
+                retried.insert(call.root.name.clone());
+                queue.push_back(Call {
+                    round: call.round + 1,
+                    ..call
+                });
+            }
+            result => {
+                if result.is_ok() {
+                    limiter.succeeded();
+                }
+                record_root(&mut results, &call.root, result);
+            }
+        }
+    }
+    if !retried.is_empty() {
+        tracing::info!(
+            profiles = retried.len(),
+            lowest = limiter.lowest,
+            "the portal throttled"
+        );
+        warnings.push(format!(
+            "the portal throttled requests: asked again for {} profile(s), down to {} request(s) at once",
+            retried.len(),
+            limiter.lowest
+        ));
     }
     for root in roots {
         results.entry(root.name.clone()).or_insert_with(|| {
@@ -361,11 +465,9 @@ async fn fetch_roots(
 /// Files one finished GetRoleCredentials call under its profile.
 fn record_root(
     results: &mut Fetched,
-    joined: Result<(SsoProfile, Result<RoleCredentials, PortalError>), tokio::task::JoinError>,
+    root: &SsoProfile,
+    result: Result<RoleCredentials, PortalError>,
 ) {
-    let Ok((root, result)) = joined else {
-        return;
-    };
     let outcome = match result {
         Ok(creds) if storable(&creds) => Ok(creds),
         Ok(_) => Err(unstorable()),
@@ -381,6 +483,12 @@ fn record_root(
             format!(
                 "no access to role {} in account {}; check sso_role_name and sso_account_id",
                 root.role_name, root.account_id
+            ),
+        )),
+        Err(PortalError::Throttled) => Err(failed(
+            FailureKind::Portal,
+            format!(
+                "the portal is throttling requests (TooManyRequestsException), still after {THROTTLE_ROUNDS} rounds of retries; try again in a minute or lower --concurrency"
             ),
         )),
         Err(PortalError::Failed(message)) => Err(failed(FailureKind::Portal, message)),
@@ -500,4 +608,35 @@ fn storable(creds: &RoleCredentials) -> bool {
     is_storable(&creds.access_key_id)
         && is_storable(creds.secret_access_key.expose())
         && is_storable(creds.session_token.expose())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Limiter;
+
+    #[test]
+    fn the_limiter_halves_on_throttling_and_grows_back_one_at_a_time() {
+        let mut l = Limiter::new(64);
+        assert_eq!(l.limit, 64);
+        l.throttled();
+        l.throttled();
+        assert_eq!((l.limit, l.lowest), (16, 16));
+        // One more after each `limit` successes in a row, never above the maximum.
+        for _ in 0..15 {
+            l.succeeded();
+        }
+        assert_eq!(l.limit, 16);
+        l.succeeded();
+        assert_eq!(l.limit, 17);
+        for _ in 0..10_000 {
+            l.succeeded();
+        }
+        assert_eq!((l.limit, l.lowest), (64, 16));
+        // Never below one call at a time, and a cut resets the run of successes.
+        for _ in 0..10 {
+            l.throttled();
+        }
+        assert_eq!((l.limit, l.lowest), (1, 1));
+        assert_eq!(Limiter::new(0).limit, 1);
+    }
 }

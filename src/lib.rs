@@ -116,19 +116,36 @@ impl From<anyhow::Error> for Fatal {
 }
 
 pub(crate) fn load_config(env: &Environment) -> Result<ProfileConfig> {
+    load_config_for(env, &[])
+}
+
+/// The config as a run for `-p` arguments `selection` needs it: when every argument
+/// names profiles outright (no glob), only those profiles and their role chains are
+/// classified, so a big config costs one parse rather than one parse plus a
+/// classification of every profile. Otherwise (no `-p`, or a glob) every profile.
+pub(crate) fn load_config_for(env: &Environment, selection: &[String]) -> Result<ProfileConfig> {
     let path = env.config_path()?;
     let shown = env.display_path(&path);
     let text = read_optional(&path, &shown)?.ok_or_else(|| {
         anyhow!("no AWS config file at {shown}; create an SSO profile with `aws configure sso` (or set AWS_CONFIG_FILE)")
     })?;
-    let file = ProfileFile::parse(&text)
+    let file = ProfileFile::parse_owned(text)
         .map_err(|e| anyhow!("{shown} {e}; fix that line (the AWS SDKs reject it too)"))?;
-    Ok(ProfileConfig::from_file(&file))
+    if selection.is_empty() || selection.iter().any(|p| p.contains(['*', '?'])) {
+        return Ok(ProfileConfig::from_file(&file));
+    }
+    // Each argument names a profile as a whole (names may contain `:`) or as the
+    // SRC of SRC:DST; both are looked up, as `ProfileSpec::parse` does.
+    let names = selection
+        .iter()
+        .flat_map(|p| [Some(p.as_str()), p.split_once(':').map(|(src, _)| src)])
+        .flatten();
+    Ok(ProfileConfig::from_file_for(&file, names))
 }
 
 fn sync_command(args: &SyncArgs, env: &Environment) -> Result<Exit, Fatal> {
     init_logging(args.common.verbose);
-    let config = load_config(env)?;
+    let config = load_config_for(env, &args.profiles)?;
     let targets = resolve_targets(&args.profiles, &config, env)?;
     let options = SyncOptions {
         force: args.force,

@@ -24,6 +24,8 @@ pub enum PortalError {
     LoginRequired,
     /// 403/404: the token's user has no such assignment.
     NoAccess,
+    /// 429 on every attempt the SDK made: ask again later, more slowly.
+    Throttled,
     /// The portal answered something we cannot use, or could not be reached.
     Failed(String),
 }
@@ -73,7 +75,7 @@ fn classify(err: SdkError<GetRoleCredentialsError>) -> PortalError {
             {
                 PortalError::NoAccess
             } else if e.is_too_many_requests_exception() {
-                PortalError::Failed("the portal is throttling requests (TooManyRequestsException); try again shortly".into())
+                PortalError::Throttled
             } else if service.raw().status().is_success() {
                 PortalError::Failed(
                     "the portal sent a response (HTTP 200) that is not role credentials".into(),

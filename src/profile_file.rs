@@ -12,7 +12,7 @@
 //! it touches, not the size of the file.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::ops::Range;
@@ -481,8 +481,24 @@ impl ProfileFile {
 
     /// Every profile and sso-session, merged as the SDKs merge them.
     pub fn profile_set(&self, kind: FileKind) -> ProfileSet {
+        self.merge_profiles(kind, self.headers.len(), |_| true)
+    }
+
+    /// Like [`ProfileFile::profile_set`], keeping only the profiles named in `names`
+    /// (every sso-session is kept): what a run for a few named profiles needs of a
+    /// big config.
+    pub fn profile_set_of(&self, kind: FileKind, names: &HashSet<String>) -> ProfileSet {
+        self.merge_profiles(kind, names.len(), |name| names.contains(name))
+    }
+
+    fn merge_profiles(
+        &self,
+        kind: FileKind,
+        capacity: usize,
+        keep: impl Fn(&str) -> bool,
+    ) -> ProfileSet {
         let mut set = ProfileSet {
-            profiles: HashMap::with_capacity(self.headers.len()),
+            profiles: HashMap::with_capacity(capacity),
             sso_sessions: HashMap::new(),
         };
         let has_profile_default = kind == FileKind::Config
@@ -500,6 +516,9 @@ impl ProfileFile {
                         && section.header_text().trim() == "default"
                     {
                         // `[profile default]` takes priority over `[default]`.
+                        continue;
+                    }
+                    if !keep(&name) {
                         continue;
                     }
                     set.profiles.entry(name).or_default()

@@ -1,7 +1,7 @@
 //! SSO profiles in `~/.aws/config`: which profiles get role credentials from the
 //! portal, from which sign-in, and which are misconfigured (by the SDKs' rules).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::profile_file::{FileKind, ProfileFile, ProfileSet, Properties};
 
@@ -114,17 +114,44 @@ pub struct ProfileConfig {
 
 impl ProfileConfig {
     pub fn from_file(file: &ProfileFile) -> Self {
-        let set = file.profile_set(FileKind::Config);
+        Self::from_set(&file.profile_set(FileKind::Config))
+    }
+
+    /// Only the profiles in `names` (those that exist), with the `source_profile`
+    /// chains they need: what a run for a few named profiles reads of the config,
+    /// however many profiles it holds. Each profile is classified exactly as
+    /// [`ProfileConfig::from_file`] classifies it.
+    pub fn from_file_for<'a>(file: &ProfileFile, names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut wanted: HashSet<String> = names.into_iter().map(str::to_string).collect();
+        loop {
+            let set = file.profile_set_of(FileKind::Config, &wanted);
+            // A chain's sources, to the end of the chain (each pass adds a level).
+            let sources: Vec<String> = set
+                .profiles
+                .values()
+                .filter(|props| props.contains("role_arn"))
+                .filter_map(|props| props.get("source_profile"))
+                .filter(|s| !s.is_empty() && !wanted.contains(*s))
+                .map(str::to_string)
+                .collect();
+            if sources.is_empty() {
+                return Self::from_set(&set);
+            }
+            wanted.extend(sources);
+        }
+    }
+
+    fn from_set(set: &ProfileSet) -> Self {
         let mut profiles: BTreeMap<String, ProfileKind> = set
             .profiles
             .iter()
-            .map(|(name, props)| (name.clone(), classify(name, props, &set)))
+            .map(|(name, props)| (name.clone(), classify(name, props, set)))
             .collect();
         let chains: Vec<(String, ProfileKind)> = set
             .profiles
             .iter()
             .filter(|(_, props)| props.contains("role_arn"))
-            .map(|(name, _)| (name.clone(), resolve_chain(name, &set, &profiles)))
+            .map(|(name, _)| (name.clone(), resolve_chain(name, set, &profiles)))
             .collect();
         profiles.extend(chains);
         ProfileConfig { profiles }
@@ -437,5 +464,41 @@ mod tests {
         assert!(reason("b").contains("differs from sso-session"));
         assert!(reason("c").contains("sso_role_name is missing"));
         assert!(reason("d").contains("missing sso_region"));
+    }
+
+    #[test]
+    fn a_config_for_named_profiles_classifies_each_as_the_whole_config_does() {
+        let text = "[sso-session corp]\nsso_start_url = https://x/start\nsso_region = eu-west-1\n\
+             [default]\nsso_session = corp\nsso_account_id = 9\nsso_role_name = Old\n\
+             [profile default]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n\
+             [profile root]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n\
+             [profile a]\nrole_arn = arn:aws:iam::2:role/A\nsource_profile = root\n\
+             [profile b]\nrole_arn = arn:aws:iam::3:role/B\nsource_profile = a\n\
+             [profile  c ]\nrole_arn = arn:aws:iam::3:role/C\nsource_profile = b\nmfa_serial = m\n\
+             [profile loop1]\nrole_arn = arn:aws:iam::1:role/L\nsource_profile = loop2\n\
+             [profile loop2]\nrole_arn = arn:aws:iam::1:role/L\nsource_profile = loop1\n\
+             [profile missing]\nrole_arn = arn:aws:iam::1:role/M\nsource_profile = nowhere\n\
+             [profile bad]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = R\n\
+             [profile plain]\nregion = x\n[profile plain]\nsso_session = corp\n\
+             [profile x:y]\nsso_session = corp\nsso_account_id = 5\nsso_role_name = R\n\
+             [sso-session late]\nsso_start_url = https://y/start\nsso_region = us-east-1\n\
+             [profile late]\nsso_session = late\nsso_account_id = 1\nsso_role_name = R\n";
+        let file = ProfileFile::parse(text).unwrap();
+        let whole = ProfileConfig::from_file(&file);
+        let names: Vec<&str> = whole.profiles.keys().map(String::as_str).collect();
+        assert_eq!(names.len(), 12, "{names:?}");
+        for name in &names {
+            let part = ProfileConfig::from_file_for(&file, [*name]);
+            assert_eq!(part.get(name), whole.get(name), "{name}");
+        }
+        // Several at once, and names that are not profiles.
+        let part = ProfileConfig::from_file_for(&file, ["c", "late", "ghost", "x"]);
+        for name in ["c", "late", "ghost", "x"] {
+            assert_eq!(part.get(name), whole.get(name), "{name}");
+        }
+        // Only what was named and what its chain needs.
+        let part = ProfileConfig::from_file_for(&file, ["b"]);
+        let classified: Vec<&str> = part.profiles.keys().map(String::as_str).collect();
+        assert_eq!(classified, ["a", "b", "root"]);
     }
 }

@@ -16,7 +16,7 @@ use crate::environment::Environment;
 use crate::exit::Exit;
 use crate::sync::{FailureKind, Mode, Outcome, SyncOptions, Syncer};
 use crate::timefmt::{describe_expiry, format_utc};
-use crate::{Fatal, load_config, resolve_targets};
+use crate::{Fatal, load_config_for, resolve_targets};
 
 const MIN_BACKOFF: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -41,16 +41,18 @@ pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
     loop {
         let now = Utc::now();
         // Re-read the config every round: profiles may have been added.
-        let next = match load_config(env).map_err(Fatal::from).and_then(|config| {
-            let targets = resolve_targets(&args.profiles, &config, env)?;
-            let syncer = Syncer {
-                env,
-                config: &config,
-                options: &options,
-                now,
-            };
-            Ok(syncer.run(&targets)?)
-        }) {
+        let next = match load_config_for(env, &args.profiles)
+            .map_err(Fatal::from)
+            .and_then(|config| {
+                let targets = resolve_targets(&args.profiles, &config, env)?;
+                let syncer = Syncer {
+                    env,
+                    config: &config,
+                    options: &options,
+                    now,
+                };
+                Ok(syncer.run(&targets)?)
+            }) {
             Ok(report) => {
                 let mut next_wake: Option<DateTime<Utc>> = None;
                 let mut failed = false;

@@ -145,10 +145,45 @@ fn a_429_storm_gives_up_after_bounded_retries() {
             "{run:?}"
         );
     }
+    // The SDK's 3 attempts, in each of 3 rounds, for each of 3 profiles.
     let attempts = home.portal.count_path("/federation/credentials");
-    assert!(attempts <= 9, "at most 3 attempts per profile: {attempts}");
-    assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert_eq!(attempts, 27, "3 rounds of 3 attempts per profile");
+    assert!(
+        run.stderr.contains("still after 3 rounds of retries"),
+        "{run:?}"
+    );
+    assert!(took < Duration::from_secs(30), "took {took:?}");
     assert_untouched(&home, &before, "429");
+}
+
+#[test]
+fn a_429_burst_longer_than_the_sdks_retries_is_ridden_out() {
+    // Every profile's first 3 attempts (the SDK's whole budget) are throttled:
+    // each is asked again in a second round, with fewer calls at once, and the
+    // run succeeds instead of failing every profile.
+    let home = Home::new();
+    home.enable_legacy();
+    home.write(".aws/credentials", BEFORE_PROD);
+    home.portal.fail_next(9, 429, "TooManyRequestsException");
+    let (run, took) = timed(&home, &["--force"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(home.portal.count_path("/federation/credentials"), 12);
+    // 9 throttled answers, then one success per profile. At most 6 of the 9 can
+    // fall within the SDK's retries, so at least one profile needed a second round.
+    assert!(
+        run.stderr
+            .contains("warning: the portal throttled requests: asked again for "),
+        "{run:?}"
+    );
+    let profiles = sdk_profiles(None, &home.path(".aws/credentials"));
+    for p in ["dev", "prod", "legacy"] {
+        assert!(
+            profiles[p]["aws_access_key_id"].starts_with("ASIA"),
+            "{p}: {profiles:?}"
+        );
+    }
+    assert_eq!(profiles["personal"]["aws_secret_access_key"], "keep");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
 }
 
 #[test]
@@ -242,8 +277,18 @@ fn each_profile_meets_its_own_fault_and_only_the_healthy_one_is_written() {
     let (run, took) = timed(&home, &["--force", "--timeout", "1s"]);
     assert_eq!(run.code, 3, "a 401 needs a login, so exit 3: {run:?}");
     assert!(took < Duration::from_secs(12), "took {took:?}");
-    let lines: Vec<&str> = run.stderr.lines().collect();
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("ssosync: profile "))
+        .collect();
     assert_eq!(lines.len(), 8, "one line per failed profile: {run:?}");
+    // The throttled profile was asked again before it was given up on.
+    assert!(
+        run.stderr
+            .contains("warning: the portal throttled requests: asked again for 1 profile(s)"),
+        "{run:?}"
+    );
     for (names, (_, _, needle)) in ["dev", "legacy", "p01", "p02", "p03", "p04", "p05", "p06"]
         .iter()
         .zip(&faults)
