@@ -168,7 +168,11 @@ ms_of() {
 
 # time_cmd RUNS PREPARE -- COMMAND...: sets MEDIAN and MIN (ms) and TIMED (runs
 # done, warm-ups included). PREPARE (a simple command) runs untimed before each
-# run. The command runs in whatever environment the caller set up.
+# run. The command runs in the environment RUN_ENV (`env -i` and VAR=VALUE words,
+# as env_for prints them) when that is set, else in ours. The timer itself runs
+# in that environment, so the timed process is the command alone, not an `env`
+# in front of it (an exec that costs about as much as ssosync's no-op run).
+RUN_ENV=()
 time_cmd() {
     local runs=$1 prepare=$2
     shift 3
@@ -176,22 +180,29 @@ time_cmd() {
         local json=$WORK/hyperfine.json
         local -a prep=()
         [[ -n $prepare ]] && prep=(--prepare "$prepare")
-        hyperfine -N --style none --warmup 3 --runs "$runs" "${prep[@]}" \
+        "${RUN_ENV[@]}" hyperfine -N --style none --warmup 3 --runs "$runs" "${prep[@]}" \
             --export-json "$json" -- "$(printf '%q ' "$@")" >/dev/null 2>"$WORK/hyperfine.err" ||
             die "hyperfine failed on $*: $(cat "$WORK/hyperfine.err")"
         MEDIAN=$(ms_of "$json" median)
         MIN=$(ms_of "$json" min)
     else
-        local i s e times=()
-        for ((i = 0; i < runs + 3; i++)); do
-            if [[ -n $prepare ]]; then $prepare; fi
-            s=$EPOCHREALTIME
-            "$@" >/dev/null 2>&1 || die "$* failed"
-            e=$EPOCHREALTIME
-            ((i < 3)) || times+=($((10#${e//[.,]/} - 10#${s//[.,]/})))
-        done
-        MEDIAN=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m / 1000 }')
-        MIN=$(printf '%s\n' "${times[@]}" | sort -n | head -n 1 | awk '{ printf "%.2f", $1 / 1000 }')
+        local stats
+        stats=$(
+            if ((${#RUN_ENV[@]})); then
+                for v in $(compgen -e); do unset "$v" 2>/dev/null || true; done
+                export "${RUN_ENV[@]:2}"
+            fi
+            times=()
+            for ((i = 0; i < runs + 3; i++)); do
+                if [[ -n $prepare ]]; then $prepare; fi
+                s=$EPOCHREALTIME
+                "$@" >/dev/null 2>&1 || exit 1
+                e=$EPOCHREALTIME
+                ((i < 3)) || times+=($((10#${e//[.,]/} - 10#${s//[.,]/})))
+            done
+            printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f %.2f", m / 1000, a[1] / 1000 }'
+        ) || die "$* failed"
+        read -r MEDIAN MIN <<<"$stats"
     fi
     TIMED=$((runs + 3))
 }
@@ -202,10 +213,10 @@ time_sync() {
     local home=$1 portal=$2 runs=$3 prepare=$4
     shift 5
     local url_var=PORTAL_URL_$portal
-    local -a envcmd
-    mapfile -t envcmd < <(env_for "$home" "${!url_var}")
+    mapfile -t RUN_ENV < <(env_for "$home" "${!url_var}")
     portal_cmd "$portal" reset >/dev/null
-    time_cmd "$runs" "$prepare" -- "${envcmd[@]}" "$BIN" "$@"
+    time_cmd "$runs" "$prepare" -- "$BIN" "$@"
+    RUN_ENV=()
     local count
     count=$(portal_cmd "$portal" count)
     PER_RUN=$(awk -v c="$count" -v r="$TIMED" 'BEGIN { printf "%g", c / r }')

@@ -69,6 +69,16 @@ impl CredentialsFile {
         self.doc.render()
     }
 
+    /// See [`ProfileFile::write_to`].
+    pub fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.doc.write_to(out)
+    }
+
+    /// Whether the edits left the text as it was read.
+    pub fn is_unchanged(&self) -> bool {
+        self.doc.renders_as(self.doc.text_as_parsed())
+    }
+
     pub fn has_bom(&self) -> bool {
         self.doc.has_bom()
     }

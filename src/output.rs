@@ -30,6 +30,10 @@ pub fn print_human(report: &SyncReport, quiet: bool) {
     for r in &report.results {
         let name = label(&r.target.source, &r.target.target);
         let pad = width - name.chars().count();
+        if quiet && !matches!(r.outcome, Outcome::Failed(_)) {
+            // Not printed: no need to describe it (nor to read the local time zone).
+            continue;
+        }
         let line = match &r.outcome {
             Outcome::Fresh(t) => format!("fresh    until {}", describe_expiry(*t, report.now)),
             Outcome::Written(t) => format!("written  until {}", describe_expiry(*t, report.now)),
@@ -43,9 +47,7 @@ pub fn print_human(report: &SyncReport, quiet: bool) {
                 continue;
             }
         };
-        if !quiet {
-            let _ = writeln!(out, "{name}{:pad$}  {line}", "");
-        }
+        let _ = writeln!(out, "{name}{:pad$}  {line}", "");
     }
 }
 

@@ -382,20 +382,36 @@ impl ProfileFile {
 
     /// The file's text, byte for byte as parsed plus any edits.
     pub fn render(&self) -> String {
-        let len: usize = self
-            .lines
-            .iter()
-            .map(|l| line_text(&self.source, l).len() + l.eol.as_str().len())
-            .sum();
-        let mut out = String::with_capacity(len + BOM.len());
-        if self.bom {
-            out.push_str(BOM);
-        }
-        for line in &self.lines {
-            out.push_str(line_text(&self.source, line));
-            out.push_str(line.eol.as_str());
-        }
+        let len: usize = self.pieces().map(str::len).sum();
+        let mut out = String::with_capacity(len);
+        self.pieces().for_each(|p| out.push_str(p));
         out
+    }
+
+    /// [`ProfileFile::render`] into `out`, without the whole text in memory at once.
+    pub fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.pieces().try_for_each(|p| out.write_all(p.as_bytes()))
+    }
+
+    /// Whether [`ProfileFile::render`] would give `text`, without rendering.
+    pub fn renders_as(&self, text: &str) -> bool {
+        let mut rest = text.as_bytes();
+        for piece in self.pieces() {
+            match rest.strip_prefix(piece.as_bytes()) {
+                Some(after) => rest = after,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
+
+    /// The rendered text in order: the BOM, then each line and its ending.
+    fn pieces(&self) -> impl Iterator<Item = &str> {
+        self.bom.then_some(BOM).into_iter().chain(
+            self.lines
+                .iter()
+                .flat_map(|l| [line_text(&self.source, l), l.eol.as_str()]),
+        )
     }
 
     pub fn has_bom(&self) -> bool {

@@ -135,15 +135,32 @@ pub struct StagedFile {
 /// Writes `contents` to a temp file beside `target` (0600, or the target's mode
 /// when it exists) and syncs it to disk.
 pub fn stage(target: &Path, contents: &str) -> Result<StagedFile> {
+    stage_by(target, &mut |out| out.write_all(contents.as_bytes()))
+}
+
+/// As [`stage`], the contents written by `write` (through a buffer), so a big
+/// file need not be in memory as one string.
+pub fn stage_by(
+    target: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<StagedFile> {
     let mode = match std::fs::metadata(target) {
         Ok(meta) => meta.permissions().mode() & 0o7777,
         Err(_) => 0o600,
     };
-    stage_with_mode(target, contents, mode)
+    stage_with_mode_by(target, mode, write)
 }
 
 /// As [`stage`], with the file's mode given (token caches are always 0600).
 pub fn stage_with_mode(target: &Path, contents: &str, mode: u32) -> Result<StagedFile> {
+    stage_with_mode_by(target, mode, &mut |out| out.write_all(contents.as_bytes()))
+}
+
+fn stage_with_mode_by(
+    target: &Path,
+    mode: u32,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<StagedFile> {
     let temp = sibling(target, ".", &format!("{TEMP_MARKER}{}", std::process::id()))?;
     let result = (|| -> Result<()> {
         let mut file = OpenOptions::new()
@@ -154,8 +171,11 @@ pub fn stage_with_mode(target: &Path, contents: &str, mode: u32) -> Result<Stage
             .with_context(|| {
                 format!("cannot create a temp file in {}", dir_of(target).display())
             })?;
-        file.write_all(contents.as_bytes())
+        let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut file);
+        write(&mut buffered)
+            .and_then(|()| buffered.flush())
             .with_context(|| format!("cannot write {}", temp.display()))?;
+        drop(buffered);
         if mode != 0o600 {
             file.set_permissions(Permissions::from_mode(mode))
                 .with_context(|| format!("cannot set permissions on {}", temp.display()))?;

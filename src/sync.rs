@@ -277,12 +277,11 @@ impl Syncer<'_> {
                 _ => read_credentials(path, shown)?,
             };
             let (planned, edited) = self.plan(targets, writes, current);
-            // The text as read: the plan's edits leave it as it was.
-            let before = edited.text();
-            let after = edited.render();
-            if after != before {
-                let staged = safe_write::stage(path, &after)?;
-                if !unchanged(path, shown, before)? {
+            if !edited.is_unchanged() {
+                // Written straight from the document: no second copy of a big file.
+                let staged = safe_write::stage_by(path, &mut |out| edited.write_to(out))?;
+                // The text as read: the plan's edits leave it as it was.
+                if !unchanged(path, shown, edited.text())? {
                     staged.discard();
                     continue;
                 }

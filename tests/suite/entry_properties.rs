@@ -279,6 +279,15 @@ proptest! {
                 .map_err(|e| TestCaseError::fail(format!("{op:?} broke the file ({e}):\n{after}")))?;
             prop_assert_eq!(&our_view(&reparsed), &model, "{:?}\n--- before\n{}\n--- after\n{}", op, before, after);
             prop_assert_eq!(reparsed.render(), after.clone());
+            // What the sync writes (streamed) and how it tells an edit happened.
+            let mut streamed = Vec::new();
+            file.write_to(&mut streamed).unwrap();
+            prop_assert_eq!(&streamed, after.as_bytes());
+            prop_assert!(file.renders_as(&after));
+            prop_assert_eq!(file.renders_as(&before), before == after);
+            prop_assert_eq!(file.renders_as(file.text_as_parsed()), text == after);
+            let longer = format!("{after} ");
+            prop_assert!(!file.renders_as(&longer));
             if !after.starts_with('\u{feff}') {
                 let sdk = sdk_view(&after);
                 prop_assert!(sdk.is_some(), "the SDK rejects the result of {:?}:\n{}", op, after);
