@@ -9,7 +9,9 @@
 # Knobs (environment): BENCH_RUNS (runs per fast scenario, default 40),
 # BENCH_SIZES (big-file sizes, default "1000 10000 100000"), BENCH_LATENCY_MS
 # (portal latency for the cold syncs, default 50), BENCH_THROTTLED (how many
-# requests answer 429 in the throttling rows, default "64 200 500"),
+# requests answer 429 in the count-based throttling rows, default "200"),
+# BENCH_RATES (requests a second the portal admits in the rate-limited rows,
+# default "500 200"),
 # BENCH_COLD_BUILD=1 (also time a release build from an empty target dir),
 # BENCH_KEEP=1 (keep the temp dir).
 #
@@ -30,7 +32,8 @@ else
 fi
 SLOW_RUNS=$(((RUNS + 3) / 4 > 5 ? (RUNS + 3) / 4 : 5))
 LATENCY_MS=${BENCH_LATENCY_MS:-50}
-read -r -a THROTTLED <<<"${BENCH_THROTTLED:-64 200 500}"
+read -r -a THROTTLED <<<"${BENCH_THROTTLED:-200}"
+read -r -a RATES <<<"${BENCH_RATES:-500 200}"
 DEFAULT_CONCURRENCY=64 # ssosync's --concurrency default
 
 say() { printf '%s\n' "$*" >&2; }
@@ -330,13 +333,15 @@ sections=$(grep -c '^\[p' "$H1000/.aws/credentials")
 grep -q "$PAST" "$H1000/.aws/credentials" && die "a stale entry survived the cold sync"
 
 say "2. throttled cold syncs, 1,000 profiles..."
-for k in "${THROTTLED[@]}"; do
-    t_times=()
-    t_req="" t_failed=0 t_exit=0
-    for ((i = 0; i < 5; i++)); do
+# throttled_row LABEL LIMIT SETUP: 3 cold syncs of the 1,000 profiles with the slow
+# portal set up by SETUP (a portal command), then a row.
+throttled_row() {
+    local label=$1 limit=$2 setup=$3 i s e code
+    local t_times=() t_req="" t_failed=0 t_exit=0 t_warning=""
+    for ((i = 0; i < 3; i++)); do
         cp "$H1000/creds.stale" "$H1000/.aws/credentials"
         portal_cmd slow reset >/dev/null
-        portal_cmd slow "fail $k 429 TooManyRequestsException" >/dev/null
+        portal_cmd slow "$setup" >/dev/null
         s=$EPOCHREALTIME
         code=0
         run_once "$H1000" slow || code=$?
@@ -347,12 +352,23 @@ for k in "${THROTTLED[@]}"; do
         t_failed=$(grep -c 'throttling requests' "$WORK/err" || true)
         t_warning=$(sed -n 's/^ssosync: warning: the portal throttled requests: //p' "$WORK/err")
     done
-    t_median=$(printf '%s\n' "${t_times[@]}" | sort -n | sed -n 3p | awk '{ printf "%.0f", $1 / 1000 }')
+    portal_cmd slow "limit 0" >/dev/null
+    local t_median t_max
+    t_median=$(printf '%s\n' "${t_times[@]}" | sort -n | sed -n 2p | awk '{ printf "%.0f", $1 / 1000 }')
     t_max=$(printf '%s\n' "${t_times[@]}" | sort -n | tail -n 1 | awk '{ printf "%.0f", $1 / 1000 }')
-    row "2c. throttled: 1,000 profiles, the first $k requests answered 429, default concurrency" \
+    row "2c. throttled: 1,000 profiles, $label, default concurrency" \
         "**$t_median ms** (max $t_max)" "429s retried with backoff; total time reported" \
-        "2b + the SDK's jittered backoff (up to 1 s, then 2 s) + ssosync's pauses between rounds (0.5 s, 1 s)" \
-        "last run: $t_req requests, exit $t_exit, $t_failed profiles still throttled after 3 rounds; ${t_warning:-no profile needed a second round}"
+        "$limit" \
+        "last run: $t_req requests, exit $t_exit, $t_failed profiles still throttled at the end; ${t_warning:-no profile needed a second round}"
+}
+for k in "${THROTTLED[@]}"; do
+    throttled_row "the first $k requests answered 429" \
+        "2b + the SDK's jittered backoff (up to 1 s, then 2 s) + ssosync's pauses between rounds (0.5 s, 1 s, ...)" \
+        "fail $k 429 TooManyRequestsException"
+done
+for r in "${RATES[@]}"; do
+    throttled_row "the portal admits $r requests/s (token bucket), 429 beyond" \
+        "1000 / $r = $((1000000 / r)) ms at the admitted rate" "limit $r"
 done
 
 say "4. peak RSS..."

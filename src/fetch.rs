@@ -145,6 +145,7 @@ pub fn fetch(
             &roots,
             &tokens,
             settings.concurrency,
+            settings.timeout * 3,
             warnings,
         ));
         results.extend(fetched);
@@ -313,20 +314,32 @@ fn refresh(
 
 /// How many times a profile is asked for when the portal keeps throttling it: each
 /// round is the SDK's own attempts (with its backoff), started after a pause and
-/// with fewer calls in flight.
-const THROTTLE_ROUNDS: u32 = 3;
+/// with fewer calls in flight. Rounds also stop at the run's throttling budget.
+const THROTTLE_ROUNDS: u32 = 5;
 
-/// The pause before a throttled profile's next round: this, doubled each round.
+/// The pause before a throttled profile's next round: this, doubled each round
+/// (0.5 s, 1 s, 2 s, 4 s).
 const THROTTLE_PAUSE: Duration = Duration::from_millis(500);
 
-/// How many GetRoleCredentials calls may be in flight: up to `max`, halved each time
-/// the portal throttles, grown back by one after each `limit` successes in a row.
+/// The pause before round `round` (2 or later).
+fn throttle_pause(round: u32) -> Duration {
+    THROTTLE_PAUSE * 2u32.pow(round.saturating_sub(2))
+}
+
+/// How many GetRoleCredentials calls may be in flight: up to `max`, halved when the
+/// portal throttles, grown back by one after each `limit` successes in a row. As
+/// in TCP's congestion control, one wave of throttled answers is one cut: calls
+/// started before the last cut do not cut again when they come back throttled.
 #[derive(Debug)]
 struct Limiter {
     max: usize,
     limit: usize,
     lowest: usize,
     successes: usize,
+    /// Sequence number of the next call to start.
+    next: u64,
+    /// Calls numbered below this were started before the last cut.
+    cut_at: u64,
 }
 
 impl Limiter {
@@ -337,13 +350,27 @@ impl Limiter {
             limit: max,
             lowest: max,
             successes: 0,
+            next: 0,
+            cut_at: 0,
         }
     }
 
-    fn throttled(&mut self) {
-        self.limit = (self.limit / 2).max(1);
-        self.lowest = self.lowest.min(self.limit);
+    /// A call starts: its sequence number.
+    fn start(&mut self) -> u64 {
+        self.next += 1;
+        self.next - 1
+    }
+
+    /// A call came back throttled, with `in_flight` calls out (itself included):
+    /// half of those (not of a limit they did not reach) may be out from now on.
+    fn throttled(&mut self, call: u64, in_flight: usize) {
         self.successes = 0;
+        if call < self.cut_at {
+            return;
+        }
+        self.limit = (self.limit.min(in_flight) / 2).max(1);
+        self.lowest = self.lowest.min(self.limit);
+        self.cut_at = self.next;
     }
 
     fn succeeded(&mut self) {
@@ -360,18 +387,23 @@ struct Call {
     root: SsoProfile,
     token: Secret,
     round: u32,
+    /// From [`Limiter::start`] when the call starts.
+    seq: u64,
 }
 
 /// GetRoleCredentials for every root with a usable token, at most `concurrency` at
 /// once, fewer while the portal throttles; a throttled profile is asked again (up to
-/// [`THROTTLE_ROUNDS`] rounds) rather than failed.
+/// [`THROTTLE_ROUNDS`] rounds, none starting after `budget` from now) rather than
+/// failed.
 async fn fetch_roots(
     clients: &Arc<ClientFactory>,
     roots: &[&SsoProfile],
     tokens: &HashMap<SignIn, Result<Secret, Outcome>>,
     concurrency: usize,
+    budget: Duration,
     warnings: &mut Vec<String>,
 ) -> Fetched {
+    let deadline = std::time::Instant::now() + budget;
     let mut results: Fetched = HashMap::new();
     let mut queue: VecDeque<Call> = VecDeque::new();
     for root in roots {
@@ -380,6 +412,7 @@ async fn fetch_roots(
                 root: (*root).clone(),
                 token: token.clone(),
                 round: 1,
+                seq: 0,
             }),
             Err(outcome) => {
                 results.insert(root.name.clone(), Err(outcome.clone()));
@@ -395,8 +428,9 @@ async fn fetch_roots(
         // only when fewer than the limit are in flight, so memory stays bounded
         // however many profiles there are.
         while tasks.len() < limiter.limit
-            && let Some(call) = queue.pop_front()
+            && let Some(mut call) = queue.pop_front()
         {
+            call.seq = limiter.start();
             let region = call.root.sign_in.region();
             let client = sso_clients
                 .entry(region.to_string())
@@ -404,7 +438,7 @@ async fn fetch_roots(
                 .clone();
             tasks.spawn(async move {
                 if call.round > 1 {
-                    tokio::time::sleep(THROTTLE_PAUSE * 2u32.pow(call.round - 2)).await;
+                    tokio::time::sleep(throttle_pause(call.round)).await;
                 }
                 let result = portal::role_credentials(
                     &client,
@@ -422,9 +456,12 @@ async fn fetch_roots(
         let Ok((call, result)) = joined else {
             continue;
         };
+        let again = call.round < THROTTLE_ROUNDS
+            && std::time::Instant::now() + throttle_pause(call.round + 1) < deadline;
         match result {
-            Err(PortalError::Throttled) if call.round < THROTTLE_ROUNDS => {
-                limiter.throttled();
+            Err(PortalError::Throttled) if again => {
+                // The calls still in flight, and this one.
+                limiter.throttled(call.seq, tasks.len() + 1);
                 retried.insert(call.root.name.clone());
                 queue.push_back(Call {
                     round: call.round + 1,
@@ -435,7 +472,7 @@ async fn fetch_roots(
                 if result.is_ok() {
                     limiter.succeeded();
                 }
-                record_root(&mut results, &call.root, result);
+                record_root(&mut results, &call.root, call.round, result);
             }
         }
     }
@@ -466,6 +503,7 @@ async fn fetch_roots(
 fn record_root(
     results: &mut Fetched,
     root: &SsoProfile,
+    rounds: u32,
     result: Result<RoleCredentials, PortalError>,
 ) {
     let outcome = match result {
@@ -488,7 +526,7 @@ fn record_root(
         Err(PortalError::Throttled) => Err(failed(
             FailureKind::Portal,
             format!(
-                "the portal is throttling requests (TooManyRequestsException), still after {THROTTLE_ROUNDS} rounds of retries; try again in a minute or lower --concurrency"
+                "the portal is throttling requests (TooManyRequestsException), still after {rounds} round(s) of retries; try again in a minute, or lower --concurrency"
             ),
         )),
         Err(PortalError::Failed(message)) => Err(failed(FailureKind::Portal, message)),
@@ -615,12 +653,24 @@ mod tests {
     use super::Limiter;
 
     #[test]
-    fn the_limiter_halves_on_throttling_and_grows_back_one_at_a_time() {
+    fn the_limiter_halves_once_per_wave_and_grows_back_one_at_a_time() {
         let mut l = Limiter::new(64);
         assert_eq!(l.limit, 64);
-        l.throttled();
-        l.throttled();
+        // A wave of 64 calls all throttled: one cut, not six.
+        let wave: Vec<u64> = (0..64).map(|_| l.start()).collect();
+        for &call in &wave {
+            l.throttled(call, 64);
+        }
+        assert_eq!((l.limit, l.lowest), (32, 32));
+        // A call started after the cut, throttled: the next cut.
+        let call = l.start();
+        l.throttled(call, 32);
         assert_eq!((l.limit, l.lowest), (16, 16));
+        // Half of what was in flight, when that is below the limit.
+        let mut few = Limiter::new(64);
+        let call = few.start();
+        few.throttled(call, 15);
+        assert_eq!(few.limit, 7);
         // One more after each `limit` successes in a row, never above the maximum.
         for _ in 0..15 {
             l.succeeded();
@@ -632,9 +682,10 @@ mod tests {
             l.succeeded();
         }
         assert_eq!((l.limit, l.lowest), (64, 16));
-        // Never below one call at a time, and a cut resets the run of successes.
+        // Never below one call at a time.
         for _ in 0..10 {
-            l.throttled();
+            let call = l.start();
+            l.throttled(call, 64);
         }
         assert_eq!((l.limit, l.lowest), (1, 1));
         assert_eq!(Limiter::new(0).limit, 1);

@@ -54,7 +54,7 @@ use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
@@ -162,11 +162,34 @@ struct State {
     unassigned_status: u16,
     faults: VecDeque<Fault>,
     garbage: bool,
+    /// Portal requests beyond this rate get a 429, as AWS's throttling does.
+    rate_limit: Option<RateLimit>,
     requests: Vec<RecordedRequest>,
     issued: Vec<IssuedCredentials>,
     mint: creds::Mint,
     /// Requests answered so far, for `x-amzn-RequestId`.
     answered: u64,
+}
+
+/// A token bucket: `rate` tokens a second, holding at most `rate`.
+struct RateLimit {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn admit(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// What AssumeRole needs to know about an access key this fake issued.
@@ -217,6 +240,7 @@ impl FakePortal {
                 unassigned_status: 403,
                 faults: VecDeque::new(),
                 garbage: false,
+                rate_limit: None,
                 requests: Vec::new(),
                 issued: Vec::new(),
                 mint: creds::Mint::new(),
@@ -318,6 +342,19 @@ impl FakePortal {
                 error_type: error_type.to_owned(),
             });
         }
+    }
+
+    /// Admits at most `per_second` portal requests a second (a token bucket that
+    /// holds a second's worth, full at the start); the others get 429
+    /// `TooManyRequestsException`, as AWS's throttling answers. `None` lifts it.
+    /// Unlike [`fail_next`](Self::fail_next), this depends on time, not on a count:
+    /// a client that slows down gets through.
+    pub fn set_rate_limit(&self, per_second: Option<u32>) {
+        lock(&self.shared.state).rate_limit = per_second.filter(|&r| r > 0).map(|r| RateLimit {
+            rate: f64::from(r),
+            tokens: f64::from(r),
+            last: Instant::now(),
+        });
     }
 
     /// While on, every request (once queued faults are used up) gets a 200
@@ -520,6 +557,12 @@ fn answer(state: &mut State, request: &RecordedRequest, request_id: &str) -> Res
                 error_response(fault.status, &fault.error_type, &message)
             }
         };
+    }
+    if matches!(route, Some(Route::Portal(_)))
+        && let Some(limit) = &mut state.rate_limit
+        && !limit.admit(Instant::now())
+    {
+        return error_response(429, "TooManyRequestsException", "Rate exceeded");
     }
     if state.garbage {
         return Response {

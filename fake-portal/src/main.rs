@@ -7,8 +7,9 @@
 //! Prints `listening on http://127.0.0.1:P` once ready. Reads commands from
 //! stdin, one per line: `count` prints the number of requests received so far,
 //! `reset` forgets them, `fail N STATUS ERROR_TYPE` makes the next N requests
-//! fail that way (e.g. `fail 50 429 TooManyRequestsException`). Exits when
-//! stdin reaches end of file.
+//! fail that way (e.g. `fail 50 429 TooManyRequestsException`), `limit N`
+//! admits at most N portal requests a second and throttles the rest with 429
+//! (`limit 0` lifts it). Exits when stdin reaches end of file.
 
 #![forbid(unsafe_code)]
 
@@ -102,6 +103,16 @@ fn parse_fail(line: &str) -> Option<(usize, u16, &str)> {
         .then_some((count, status, error_type))
 }
 
+/// `limit N` → N (requests a second; 0 lifts the limit).
+fn parse_limit(line: &str) -> Option<u32> {
+    let mut words = line.split_whitespace();
+    if words.next()? != "limit" {
+        return None;
+    }
+    let rate = words.next()?.parse().ok()?;
+    words.next().is_none().then_some(rate)
+}
+
 fn main() -> ExitCode {
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(Some(options)) => options,
@@ -152,14 +163,18 @@ fn main() -> ExitCode {
                 portal.reset_counters();
                 "ok".to_owned()
             }
-            other => match parse_fail(other) {
-                Some((count, status, error_type)) => {
+            other => match (parse_fail(other), parse_limit(other)) {
+                (Some((count, status, error_type)), _) => {
                     portal.fail_next(count, status, error_type);
                     "ok".to_owned()
                 }
-                None => {
+                (None, Some(per_second)) => {
+                    portal.set_rate_limit(Some(per_second));
+                    "ok".to_owned()
+                }
+                (None, None) => {
                     eprintln!(
-                        "fake-portal: unknown command {other:?} (try count, reset or fail N STATUS ERROR_TYPE)"
+                        "fake-portal: unknown command {other:?} (try count, reset, fail N STATUS ERROR_TYPE or limit N)"
                     );
                     continue;
                 }

@@ -415,6 +415,29 @@ fn unknown_route_is_unknown_operation() {
 }
 
 #[test]
+fn a_rate_limit_throttles_what_exceeds_it_and_admits_a_client_that_slows_down() {
+    let portal = portal();
+    portal.set_rate_limit(Some(2));
+    let target = creds_target("111111111111", "Admin");
+    // A full bucket: 2 at once, then 429s in AWS's shape (the bucket refills at
+    // 2 a second: the third request would need half a second to pass first).
+    assert_eq!(get(&portal, &target, Some(TOKEN)).status, 200);
+    assert_eq!(get(&portal, &target, Some(TOKEN)).status, 200);
+    get(&portal, &target, Some(TOKEN)).assert_error(
+        429,
+        "TooManyRequestsException",
+        "Rate exceeded",
+    );
+    // Slowing down gets through.
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert_eq!(get(&portal, &target, Some(TOKEN)).status, 200);
+    portal.set_rate_limit(None);
+    for _ in 0..10 {
+        assert_eq!(get(&portal, &target, Some(TOKEN)).status, 200);
+    }
+}
+
+#[test]
 fn fail_next_is_consumed_in_order() {
     let portal = portal();
     portal.fail_next(2, 429, "TooManyRequestsException");

@@ -145,14 +145,15 @@ fn a_429_storm_gives_up_after_bounded_retries() {
             "{run:?}"
         );
     }
-    // The SDK's 3 attempts, in each of 3 rounds, for each of 3 profiles.
+    // The SDK's 3 attempts per round, at most 5 rounds per profile, and no round
+    // starting after 3 x --timeout (6 s).
     let attempts = home.portal.count_path("/federation/credentials");
-    assert_eq!(attempts, 27, "3 rounds of 3 attempts per profile");
     assert!(
-        run.stderr.contains("still after 3 rounds of retries"),
-        "{run:?}"
+        (18..=45).contains(&attempts),
+        "2 to 5 rounds of 3 attempts for each of 3 profiles: {attempts}"
     );
-    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert!(run.stderr.contains("round(s) of retries"), "{run:?}");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
     assert_untouched(&home, &before, "429");
 }
 
@@ -184,6 +185,41 @@ fn a_429_burst_longer_than_the_sdks_retries_is_ridden_out() {
     }
     assert_eq!(profiles["personal"]["aws_secret_access_key"], "keep");
     assert!(took < Duration::from_secs(15), "took {took:?}");
+}
+
+#[test]
+fn a_portal_that_rate_limits_is_met_with_fewer_calls_until_every_profile_is_written() {
+    // AWS throttles by rate, not by count: 2 requests a second here, against 15
+    // profiles asked for at once. The SDK's 3 attempts span about 3 s, in which
+    // at most 8 calls get through: the others need ssosync's later rounds.
+    let home = Home::new();
+    home.enable_legacy();
+    let names = home.add_sso_profiles(12);
+    home.portal.set_rate_limit(Some(2));
+    let (run, took) = timed(&home, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sdk = sdk_profiles(None, &home.path(".aws/credentials"));
+    for p in names
+        .iter()
+        .map(String::as_str)
+        .chain(["dev", "prod", "legacy"])
+    {
+        assert!(
+            sdk[p]["aws_access_key_id"].starts_with("ASIA"),
+            "{p}: {sdk:?}"
+        );
+    }
+    let calls = home.portal.count_path("/federation/credentials");
+    assert!(
+        calls > 15,
+        "some calls were throttled and asked again: {calls}"
+    );
+    assert!(
+        run.stderr
+            .contains("warning: the portal throttled requests"),
+        "{run:?}"
+    );
+    assert!(took < Duration::from_secs(20), "took {took:?}");
 }
 
 #[test]
@@ -282,13 +318,9 @@ fn each_profile_meets_its_own_fault_and_only_the_healthy_one_is_written() {
         .lines()
         .filter(|l| l.starts_with("ssosync: profile "))
         .collect();
+    // (Plus, when the 1 s timeout's budget left room for a second round, a
+    // warning that the throttled profile was asked again.)
     assert_eq!(lines.len(), 8, "one line per failed profile: {run:?}");
-    // The throttled profile was asked again before it was given up on.
-    assert!(
-        run.stderr
-            .contains("warning: the portal throttled requests: asked again for 1 profile(s)"),
-        "{run:?}"
-    );
     for (names, (_, _, needle)) in ["dev", "legacy", "p01", "p02", "p03", "p04", "p05", "p06"]
         .iter()
         .zip(&faults)
