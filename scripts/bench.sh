@@ -363,12 +363,13 @@ throttled_row() {
 }
 for k in "${THROTTLED[@]}"; do
     throttled_row "the first $k requests answered 429" \
-        "2b + the SDK's jittered backoff (up to 1 s, then 2 s) + ssosync's pauses between rounds (0.5 s, 1 s, ...)" \
+        "2b + the SDK's jittered backoff (up to 1 s, then 2 s) + ssosync's pause before a second round (0.5 s)" \
         "fail $k 429 TooManyRequestsException"
 done
 for r in "${RATES[@]}"; do
+    # The bucket starts full: r requests pass at once, the rest at r a second.
     throttled_row "the portal admits $r requests/s (token bucket), 429 beyond" \
-        "1000 / $r = $((1000000 / r)) ms at the admitted rate" "limit $r"
+        "(1000 − $r) / $r s + latency = $(((1000 - r) * 1000 / r + LATENCY_MS)) ms at the admitted rate" "limit $r"
 done
 
 say "4. peak RSS..."

@@ -96,7 +96,7 @@ pub struct CommonArgs {
     pub verbose: u8,
 
     /// Give up on a request after this long (retries get three times this).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_request_timeout)]
     pub timeout: Duration,
 
     /// At most this many requests at once (fewer while the portal throttles).
@@ -172,7 +172,7 @@ pub struct FetchArgs {
     pub min_ttl: Duration,
 
     /// Give up on a request after this long (retries get three times this).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_request_timeout)]
     pub timeout: Duration,
 
     /// Log what happens to stderr.
@@ -243,7 +243,7 @@ pub struct LoginArgs {
     pub redirect_port: Option<u16>,
 
     /// Give up when the sign-in is not finished after this long.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_sign_in_timeout)]
     pub timeout: Duration,
 
     /// Only sign in; do not sync afterwards.
@@ -294,4 +294,23 @@ pub struct LogoutArgs {
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
+}
+
+/// `--timeout` of a request: 1 s to 1 h (longer would only hide a dead network,
+/// and bounds keep the deadlines computed from it in range).
+fn parse_request_timeout(text: &str) -> Result<Duration, String> {
+    bounded(text, Duration::from_secs(3600), "1h")
+}
+
+/// `--timeout` of a sign-in: 1 s to 24 h.
+fn parse_sign_in_timeout(text: &str) -> Result<Duration, String> {
+    bounded(text, Duration::from_secs(24 * 3600), "24h")
+}
+
+fn bounded(text: &str, max: Duration, shown: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d.is_zero() || d > max {
+        return Err(format!("`{text}` is out of range; use 1s to {shown}"));
+    }
+    Ok(d)
 }

@@ -5,9 +5,9 @@
 //! Sources always come fresh from SSO, never from keys in the credentials file: the
 //! SDKs would sign a chain with stale static keys there.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -382,19 +382,31 @@ impl Limiter {
     }
 }
 
-/// One GetRoleCredentials call to make: the profile and the round it is in.
-struct Call {
-    root: SsoProfile,
-    token: Secret,
+/// A GetRoleCredentials call to make again: which root, which round, and when.
+struct Retry {
+    /// Index into the roots.
+    root: usize,
     round: u32,
-    /// From [`Limiter::start`] when the call starts.
+    /// When the profile's first call started: rounds stop at the budget from there.
+    first: Instant,
+    /// Not to start before this (the pause before the round).
+    ready: Instant,
+}
+
+/// What a finished call reports back.
+struct Done {
+    root: usize,
+    round: u32,
+    first: Instant,
+    /// From [`Limiter::start`].
     seq: u64,
+    result: Result<RoleCredentials, PortalError>,
 }
 
 /// GetRoleCredentials for every root with a usable token, at most `concurrency` at
-/// once, fewer while the portal throttles; a throttled profile is asked again (up to
-/// [`THROTTLE_ROUNDS`] rounds, none starting after `budget` from now) rather than
-/// failed.
+/// once, fewer while the portal throttles. A throttled profile is asked again after
+/// a pause (up to [`THROTTLE_ROUNDS`] rounds, none starting later than `budget`
+/// after its first call) rather than failed; while it waits it holds no slot.
 async fn fetch_roots(
     clients: &Arc<ClientFactory>,
     roots: &[&SsoProfile],
@@ -403,78 +415,114 @@ async fn fetch_roots(
     budget: Duration,
     warnings: &mut Vec<String>,
 ) -> Fetched {
-    let deadline = std::time::Instant::now() + budget;
     let mut results: Fetched = HashMap::new();
-    let mut queue: VecDeque<Call> = VecDeque::new();
-    for root in roots {
+    // First rounds, in order: the roots with a usable token.
+    let mut fresh = Vec::with_capacity(roots.len());
+    for (i, root) in roots.iter().enumerate() {
         match &tokens[&root.sign_in] {
-            Ok(token) => queue.push_back(Call {
-                root: (*root).clone(),
-                token: token.clone(),
-                round: 1,
-                seq: 0,
-            }),
+            Ok(_) => fresh.push(i),
             Err(outcome) => {
                 results.insert(root.name.clone(), Err(outcome.clone()));
             }
         }
     }
-    let mut sso_clients: HashMap<String, aws_sdk_sso::Client> = HashMap::new();
+    let mut fresh = fresh.into_iter();
+    // Throttled profiles waiting for their next round, soonest first.
+    let mut waiting: Vec<Retry> = Vec::new();
+    let mut sso_clients: HashMap<&str, aws_sdk_sso::Client> = HashMap::new();
     let mut limiter = Limiter::new(concurrency);
-    let mut retried: HashSet<String> = HashSet::new();
+    let mut retried: HashSet<usize> = HashSet::new();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
-        // A call in flight holds a few kilobytes of SDK state: start the next one
-        // only when fewer than the limit are in flight, so memory stays bounded
-        // however many profiles there are.
-        while tasks.len() < limiter.limit
-            && let Some(mut call) = queue.pop_front()
-        {
-            call.seq = limiter.start();
-            let region = call.root.sign_in.region();
+        // A call in flight holds a few kilobytes of SDK state (and its own copy
+        // of the token): start the next one only when fewer than the limit are in
+        // flight, so memory stays bounded however many profiles there are.
+        let now = Instant::now();
+        while tasks.len() < limiter.limit {
+            let (root, round, first) = match waiting.first() {
+                Some(r) if r.ready <= now => {
+                    let r = waiting.remove(0);
+                    (r.root, r.round, r.first)
+                }
+                _ => match fresh.next() {
+                    Some(root) => (root, 1, now),
+                    None => break,
+                },
+            };
+            let profile = roots[root];
+            let Ok(token) = &tokens[&profile.sign_in] else {
+                continue;
+            };
+            let region = profile.sign_in.region();
             let client = sso_clients
-                .entry(region.to_string())
+                .entry(region)
                 .or_insert_with(|| clients.sso(region))
                 .clone();
+            let (token, account, role) = (
+                token.clone(),
+                profile.account_id.clone(),
+                profile.role_name.clone(),
+            );
+            let seq = limiter.start();
             tasks.spawn(async move {
-                if call.round > 1 {
-                    tokio::time::sleep(throttle_pause(call.round)).await;
+                let result = portal::role_credentials(&client, &token, &account, &role).await;
+                Done {
+                    root,
+                    round,
+                    first,
+                    seq,
+                    result,
                 }
-                let result = portal::role_credentials(
-                    &client,
-                    &call.token,
-                    &call.root.account_id,
-                    &call.root.role_name,
-                )
-                .await;
-                (call, result)
             });
         }
-        let Some(joined) = tasks.join_next().await else {
-            break;
+        let joined = if tasks.is_empty() {
+            // Nothing in flight: wait for the next round, or stop.
+            match waiting.first() {
+                Some(next) => {
+                    tokio::time::sleep_until(next.ready.into()).await;
+                    continue;
+                }
+                None => break,
+            }
+        } else {
+            match waiting.first() {
+                // A slot is free and a round is due later: wake for it.
+                Some(next) if tasks.len() < limiter.limit => {
+                    match tokio::time::timeout_at(next.ready.into(), tasks.join_next()).await {
+                        Ok(joined) => joined,
+                        Err(_) => continue,
+                    }
+                }
+                _ => tasks.join_next().await,
+            }
         };
-        let Ok((call, result)) = joined else {
+        let Some(Ok(done)) = joined else {
             continue;
         };
-        let again = call.round < THROTTLE_ROUNDS
-            && std::time::Instant::now() + throttle_pause(call.round + 1) < deadline;
-        match result {
-            Err(PortalError::Throttled) if again => {
-                // The calls still in flight, and this one.
-                limiter.throttled(call.seq, tasks.len() + 1);
-                retried.insert(call.root.name.clone());
-                queue.push_back(Call {
-                    round: call.round + 1,
-                    ..call
-                });
+        let profile = roots[done.root];
+        if matches!(done.result, Err(PortalError::Throttled)) {
+            // The calls still in flight, and this one.
+            limiter.throttled(done.seq, tasks.len() + 1);
+            let ready = Instant::now() + throttle_pause(done.round + 1);
+            let in_budget = done.first.checked_add(budget).is_none_or(|end| ready < end);
+            if done.round < THROTTLE_ROUNDS && in_budget {
+                retried.insert(done.root);
+                let at = waiting.partition_point(|r| r.ready <= ready);
+                waiting.insert(
+                    at,
+                    Retry {
+                        root: done.root,
+                        round: done.round + 1,
+                        first: done.first,
+                        ready,
+                    },
+                );
+                continue;
             }
-            result => {
-                if result.is_ok() {
-                    limiter.succeeded();
-                }
-                record_root(&mut results, &call.root, call.round, result);
-            }
+        } else if done.result.is_ok() {
+            limiter.succeeded();
         }
+        record_root(&mut results, profile, done.round, done.result);
     }
     if !retried.is_empty() {
         tracing::info!(

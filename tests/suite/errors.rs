@@ -124,3 +124,20 @@ fn an_unreachable_portal_fails_in_bounded_time() {
     assert_fails_cleanly(&home, &["-p", "dev"], 1, "profile dev:");
     let _ = CONFIG;
 }
+
+#[test]
+fn out_of_range_timeouts_are_usage_errors() {
+    let home = Home::new();
+    home.write(".aws/credentials", "[x]\na = 1\n");
+    // Deadlines are computed from --timeout: an absurd one must not overflow them.
+    for args in [
+        &["--timeout", "0s"][..],
+        &["--timeout", "4000000000000000000"],
+        &["--timeout", "2h"],
+        &["export", "-p", "dev", "--timeout", "99999999999999d"],
+        &["login", "--timeout", "4000000000000000000"],
+    ] {
+        assert_fails_cleanly(&home, args, 2, "is out of range; use 1s to");
+    }
+    assert_eq!(home.portal.request_count(), 0);
+}
