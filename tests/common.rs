@@ -2,10 +2,10 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use fake_portal::{FakePortal, IssuedCredentials};
 
@@ -51,6 +51,16 @@ pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
 }
 
 impl Run {
@@ -178,12 +188,28 @@ impl Home {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        let out: Output = self.command(args).output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from(self.command(args).output().unwrap())
+    }
+
+    /// Starts one run per argument list, all at once (stdin closed), and waits for
+    /// them all: concurrent runs against the same HOME.
+    pub fn run_all<S: AsRef<str>>(&self, runs: &[Vec<S>]) -> Vec<Run> {
+        let children: Vec<_> = runs
+            .iter()
+            .map(|args| {
+                let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+                self.command(&args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|child| Run::from(child.wait_with_output().unwrap()))
+            .collect()
     }
 
     /// The credentials the portal issued for `account/role`, newest last.
@@ -212,7 +238,46 @@ impl Home {
     }
 }
 
-/// Reads a profile file with the AWS Rust SDK's own parser: an independent oracle.
+/// The keys the SDK oracle reports for files on disk ([`sdk_profiles`]).
+const SDK_KEYS: [&str; 7] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_security_token",
+    "aws_credential_expiration",
+    "region",
+    "note",
+];
+
+/// Loads profile files with the AWS Rust SDK's own parser (an independent
+/// oracle) and keeps `keys` of each profile; `None` when the SDK rejects them.
+fn sdk_load(
+    files: aws_runtime::env_config::file::EnvConfigFiles,
+    fs: aws_types::os_shim_internal::Fs,
+    keys: &[&str],
+) -> Option<BTreeMap<String, BTreeMap<String, String>>> {
+    let env = aws_types::os_shim_internal::Env::from_slice(&[]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let set = rt
+        .block_on(aws_config::profile::load(&fs, &env, &files, None))
+        .ok()?;
+    Some(
+        set.profiles()
+            .map(|name| {
+                let profile = set.get_profile(name).unwrap();
+                let props = keys
+                    .iter()
+                    .filter_map(|k| profile.get(k).map(|v| (k.to_string(), v.to_string())))
+                    .collect();
+                (name.to_string(), props)
+            })
+            .collect(),
+    )
+}
+
+/// Reads profile files on disk with the AWS Rust SDK's own parser.
 pub fn sdk_profiles(
     config: Option<&Path>,
     credentials: &Path,
@@ -220,39 +285,40 @@ pub fn sdk_profiles(
     use aws_runtime::env_config::file::{
         EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles,
     };
-    let mut files = ProfileFiles::builder().with_file(ProfileFileKind::Credentials, credentials);
-    files = match config {
+    let files = ProfileFiles::builder().with_file(ProfileFileKind::Credentials, credentials);
+    let files = match config {
         Some(c) => files.with_file(ProfileFileKind::Config, c),
         None => files.with_contents(ProfileFileKind::Config, ""),
     };
-    let files = files.build();
-    let fs = aws_types::os_shim_internal::Fs::real();
-    let env = aws_types::os_shim_internal::Env::from_slice(&[]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let set = rt
-        .block_on(aws_config::profile::load(&fs, &env, &files, None))
-        .expect("the SDK parses the file");
-    set.profiles()
-        .map(|name| {
-            let profile = set.get_profile(name).unwrap();
-            let keys = [
-                "aws_access_key_id",
-                "aws_secret_access_key",
-                "aws_session_token",
-                "aws_security_token",
-                "aws_credential_expiration",
-                "region",
-                "note",
-            ];
-            let props = keys
-                .iter()
-                .filter_map(|k| profile.get(k).map(|v| (k.to_string(), v.to_string())))
-                .collect();
-            (name.to_string(), props)
-        })
-        .collect()
+    sdk_load(
+        files.build(),
+        aws_types::os_shim_internal::Fs::real(),
+        &SDK_KEYS,
+    )
+    .expect("the SDK parses the file")
+    .into_iter()
+    .map(|(name, props)| (name, props.into_iter().collect()))
+    .collect()
+}
+
+/// The SDK's view of a credentials file's text (`keys` of each profile), or
+/// `None` when the SDK rejects it (it rejects a BOM, for one).
+pub fn sdk_view_of(
+    text: &str,
+    keys: &[&str],
+) -> Option<BTreeMap<String, BTreeMap<String, String>>> {
+    use aws_runtime::env_config::file::{
+        EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles,
+    };
+    let files = ProfileFiles::builder()
+        .with_contents(ProfileFileKind::Credentials, text)
+        .with_contents(ProfileFileKind::Config, "")
+        .build();
+    sdk_load(
+        files,
+        aws_types::os_shim_internal::Fs::from_slice(&[]),
+        keys,
+    )
 }
 
 // ---------------------------------------------------------------------------

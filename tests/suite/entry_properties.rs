@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use ssosync::profile_file::{FileKind, ProfileFile};
 
+use crate::common::sdk_view_of;
+
 const NAMES: [&str; 5] = ["dev", "prod", "default", "a.b", "new"];
 const KEYS: [&str; 8] = [
     "aws_access_key_id",
@@ -142,36 +144,6 @@ fn our_view(file: &ProfileFile) -> View {
             (name, kept)
         })
         .collect()
-}
-
-fn sdk_view(text: &str) -> Option<View> {
-    use aws_runtime::env_config::file::{
-        EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles,
-    };
-    let files = ProfileFiles::builder()
-        .with_contents(ProfileFileKind::Credentials, text)
-        .with_contents(ProfileFileKind::Config, "")
-        .build();
-    let fs = aws_types::os_shim_internal::Fs::from_slice(&[]);
-    let env = aws_types::os_shim_internal::Env::from_slice(&[]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let set = rt
-        .block_on(aws_config::profile::load(&fs, &env, &files, None))
-        .ok()?;
-    Some(
-        set.profiles()
-            .map(|p| {
-                let profile = set.get_profile(p).unwrap();
-                let props = KEYS
-                    .iter()
-                    .filter_map(|k| profile.get(k).map(|v| (k.to_string(), v.to_string())))
-                    .collect();
-                (p.to_string(), props)
-            })
-            .collect(),
-    )
 }
 
 /// `[dev]` and `[ dev ]` (or `[\tprod]`) both present: the Rust SDK merges them
@@ -415,4 +387,8 @@ fn inserting_after_a_final_bare_carriage_return_keeps_the_value_before_it() {
     assert_eq!(sdk_view(&after).unwrap()["s"]["region"], "us-east-1\r");
     // No final newline before, none after.
     assert!(!after.ends_with('\n'), "{after:?}");
+}
+
+fn sdk_view(text: &str) -> Option<View> {
+    sdk_view_of(text, &KEYS)
 }

@@ -99,27 +99,11 @@ fn a_file_the_sdk_cannot_parse_is_left_alone() {
 fn concurrent_runs_each_land_their_entries() {
     let home = Home::new();
     home.write(".aws/credentials", "# shared\n");
-    let children: Vec<_> = (0..6)
-        .map(|i| {
-            let args = if i % 2 == 0 {
-                vec!["-p", "dev", "--force"]
-            } else {
-                vec!["-p", "prod", "--force"]
-            };
-            home.command(&args)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
+    let runs: Vec<Vec<&str>> = (0..6)
+        .map(|i| vec!["-p", if i % 2 == 0 { "dev" } else { "prod" }, "--force"])
         .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    for run in home.run_all(&runs) {
+        assert_eq!(run.code, 0, "{run:?}");
     }
     let creds = home.credentials();
     assert!(creds.starts_with("# shared\n"));

@@ -419,27 +419,7 @@ fn a_second_login_reuses_the_client_registration() {
 #[test]
 fn five_logins_at_once_make_one_device_authorization() {
     let home = signed_out();
-    let children: Vec<_> = (0..5)
-        .map(|_| {
-            home.command(&["login", "--use-device-code", "--no-browser"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let runs: Vec<Run> = children
-        .into_iter()
-        .map(|child| {
-            let out = child.wait_with_output().unwrap();
-            Run {
-                code: out.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            }
-        })
-        .collect();
+    let runs = home.run_all(&vec![vec!["login", "--use-device-code", "--no-browser"]; 5]);
     for run in &runs {
         assert_eq!(run.code, 0, "{run:?}");
         assert_no_secrets(&home, run);

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use ssosync::profile_file::{FileKind, ProfileFile};
 
+use crate::common::sdk_view_of;
+
 /// Lines built from the pieces that matter to the parsers: headers, properties,
 /// comments, continuations, odd spacing, `#`/`;` in values, CRLF and missing newlines.
 fn line() -> impl Strategy<Value = String> {
@@ -68,45 +70,6 @@ fn document() -> impl Strategy<Value = String> {
             }
             text
         })
-}
-
-/// The SDK's view of a credentials file's text (BOM-free: the SDK rejects a BOM).
-fn sdk_view(text: &str) -> Option<BTreeMap<String, BTreeMap<String, String>>> {
-    use aws_runtime::env_config::file::{
-        EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles,
-    };
-    let files = ProfileFiles::builder()
-        .with_contents(ProfileFileKind::Credentials, text)
-        .with_contents(ProfileFileKind::Config, "")
-        .build();
-    let fs = aws_types::os_shim_internal::Fs::from_slice(&[]);
-    let env = aws_types::os_shim_internal::Env::from_slice(&[]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let set = rt
-        .block_on(aws_config::profile::load(&fs, &env, &files, None))
-        .ok()?;
-    Some(
-        set.profiles()
-            .map(|p| {
-                let profile = set.get_profile(p).unwrap();
-                let keys = [
-                    "aws_access_key_id",
-                    "aws_session_token",
-                    "region",
-                    "note",
-                    "k",
-                    "cont",
-                ];
-                let props = keys
-                    .iter()
-                    .filter_map(|k| profile.get(k).map(|v| (k.to_string(), v.to_string())))
-                    .collect();
-                (p.to_string(), props)
-            })
-            .collect(),
-    )
 }
 
 fn our_view(file: &ProfileFile) -> BTreeMap<String, BTreeMap<String, String>> {
@@ -195,4 +158,19 @@ proptest! {
             prop_assert!(l.starts_with([' ', '\t']) || it.any(|n| n == l), "lost line {:?}\n{}", l, rendered);
         }
     }
+}
+
+/// The SDK's view of a credentials file's text (BOM-free: the SDK rejects a BOM).
+fn sdk_view(text: &str) -> Option<BTreeMap<String, BTreeMap<String, String>>> {
+    sdk_view_of(
+        text,
+        &[
+            "aws_access_key_id",
+            "aws_session_token",
+            "region",
+            "note",
+            "k",
+            "cont",
+        ],
+    )
 }

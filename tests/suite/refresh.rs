@@ -200,22 +200,8 @@ fn a_dry_run_does_not_refresh() {
 fn concurrent_runs_refresh_once_and_keep_the_rotated_refresh_token() {
     let home = Home::new();
     cache_refreshable(&home, "2020-01-01T00:00:00Z", &in_secs(86_400));
-    let children: Vec<_> = (0..5)
-        .map(|_| {
-            home.command(&["-p", "dev", "-p", "prod", "--force"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    for run in home.run_all(&vec![vec!["-p", "dev", "-p", "prod", "--force"]; 5]) {
+        assert_eq!(run.code, 0, "{run:?}");
     }
     assert_eq!(
         home.portal.count_grant("refresh_token"),

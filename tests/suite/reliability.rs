@@ -216,7 +216,7 @@ fn concurrency_round(round: usize, rng: &mut Rng, stats: &mut ConcurrencyStats) 
     let foreign = spawn_foreign_writer(path.clone(), round, rng.next_u64(), Arc::clone(&done));
 
     let jobs: Vec<Vec<(String, String)>> = (0..16).map(|_| pick_selection(rng, &sources)).collect();
-    let children: Vec<_> = jobs
+    let arg_lists: Vec<Vec<String>> = jobs
         .iter()
         .map(|job| {
             let mut args = vec!["--force".to_string()];
@@ -228,37 +228,29 @@ fn concurrency_round(round: usize, rng: &mut Rng, stats: &mut ConcurrencyStats) 
                     format!("{s}:{t}")
                 });
             }
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            home.command(&args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            args
         })
         .collect();
     let mut written: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (job, child) in jobs.iter().zip(children) {
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+    for (job, run) in jobs.iter().zip(home.run_all(&arg_lists)) {
+        let stderr = &run.stderr;
         stats.runs += 1;
-        match out.status.code() {
-            Some(0) => {
+        match run.code {
+            0 => {
                 for (s, t) in job {
                     written.entry(t.clone()).or_default().insert(account_of(s));
                 }
             }
             // The one allowed failure: the foreign writer kept changing the file
             // under us five times in a row; nothing was written, and it says so.
-            Some(1) if stderr.contains("kept changing while ssosync was writing it") => {
+            1 if stderr.contains("kept changing while ssosync was writing it") => {
                 stats.runs_gave_up += 1;
             }
             // It read the file while the foreign writer was mid-append, so the
             // file did not parse: refused, one line, nothing written.
-            Some(1)
-                if stderr.lines().count() == 1
-                    && stderr.contains("~/.aws/credentials line")
-                    && stderr.contains("changes nothing until the file parses") =>
+            1 if stderr.lines().count() == 1
+                && stderr.contains("~/.aws/credentials line")
+                && stderr.contains("changes nothing until the file parses") =>
             {
                 stats.runs_refused_mid_append += 1;
             }
@@ -675,23 +667,9 @@ fn concurrent_runs_refresh_a_token_once_and_keep_the_valid_refresh_token() {
         let home = Home::new();
         let names = home.add_sso_profiles(8);
         expired_refreshable_cache(&home, &format!("refresh-{round}"));
-        let children: Vec<_> = names
-            .iter()
-            .map(|p| {
-                home.command(&["-p", p])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for child in children {
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "round {round}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+        let runs: Vec<Vec<&str>> = names.iter().map(|p| vec!["-p", p.as_str()]).collect();
+        for run in home.run_all(&runs) {
+            assert_eq!(run.code, 0, "round {round}: {run:?}");
         }
         assert_eq!(
             home.portal.count_grant("refresh_token"),
