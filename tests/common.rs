@@ -301,6 +301,25 @@ pub fn sdk_profiles(
     .collect()
 }
 
+/// Our parser's view of a credentials file: `keys` of each profile, merged as
+/// the SDKs merge them (to compare with [`sdk_view_of`]).
+pub fn our_view_of(
+    file: &ssosync::profile_file::ProfileFile,
+    keys: &[&str],
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    file.profile_set(ssosync::profile_file::FileKind::Credentials)
+        .profiles
+        .into_iter()
+        .map(|(name, props)| {
+            let kept = keys
+                .iter()
+                .filter_map(|k| props.get(k).map(|v| (k.to_string(), v.to_string())))
+                .collect();
+            (name, kept)
+        })
+        .collect()
+}
+
 /// The SDK's view of a credentials file's text (`keys` of each profile), or
 /// `None` when the SDK rejects it (it rejects a BOM, for one).
 pub fn sdk_view_of(

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use ssosync::profile_file::{FileKind, ProfileFile};
 
-use crate::common::sdk_view_of;
+use crate::common::{our_view_of, sdk_view_of};
 
 const NAMES: [&str; 5] = ["dev", "prod", "default", "a.b", "new"];
 const KEYS: [&str; 8] = [
@@ -133,17 +133,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn our_view(file: &ProfileFile) -> View {
-    file.profile_set(FileKind::Credentials)
-        .profiles
-        .into_iter()
-        .map(|(name, props)| {
-            let kept = KEYS
-                .iter()
-                .filter_map(|k| props.get(k).map(|v| (k.to_string(), v.to_string())))
-                .collect();
-            (name, kept)
-        })
-        .collect()
+    our_view_of(file, &KEYS)
 }
 
 /// `[dev]` and `[ dev ]` (or `[\tprod]`) both present: the Rust SDK merges them

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use ssosync::profile_file::{FileKind, ProfileFile};
+use ssosync::profile_file::ProfileFile;
 
-use crate::common::sdk_view_of;
+use crate::common::{our_view_of, sdk_view_of};
 
 /// Lines built from the pieces that matter to the parsers: headers, properties,
 /// comments, continuations, odd spacing, `#`/`;` in values, CRLF and missing newlines.
@@ -72,26 +72,18 @@ fn document() -> impl Strategy<Value = String> {
         })
 }
 
+/// The keys the views compare.
+const KEYS: [&str; 6] = [
+    "aws_access_key_id",
+    "aws_session_token",
+    "region",
+    "note",
+    "k",
+    "cont",
+];
+
 fn our_view(file: &ProfileFile) -> BTreeMap<String, BTreeMap<String, String>> {
-    let keys = [
-        "aws_access_key_id",
-        "aws_session_token",
-        "region",
-        "note",
-        "k",
-        "cont",
-    ];
-    file.profile_set(FileKind::Credentials)
-        .profiles
-        .into_iter()
-        .map(|(name, props)| {
-            let kept = keys
-                .iter()
-                .filter_map(|k| props.get(k).map(|v| (k.to_string(), v.to_string())))
-                .collect();
-            (name, kept)
-        })
-        .collect()
+    our_view_of(file, &KEYS)
 }
 
 /// Whether the SDK's merge order is defined for this text: `[dev]` and `[ dev ]`
@@ -162,15 +154,5 @@ proptest! {
 
 /// The SDK's view of a credentials file's text (BOM-free: the SDK rejects a BOM).
 fn sdk_view(text: &str) -> Option<BTreeMap<String, BTreeMap<String, String>>> {
-    sdk_view_of(
-        text,
-        &[
-            "aws_access_key_id",
-            "aws_session_token",
-            "region",
-            "note",
-            "k",
-            "cont",
-        ],
-    )
+    sdk_view_of(text, &KEYS)
 }
