@@ -3,45 +3,32 @@
 //! `run` is the whole program; `main.rs` only hands it the process's arguments and
 //! environment, so the demo and tests can run it with their own.
 
-mod aws_clients;
+mod auth;
+mod aws;
 mod cli;
-mod credentials;
-mod environment;
+mod commands;
+mod config;
+mod engine;
 mod exit;
-mod export;
-mod fetch;
-mod hook;
-mod login;
-mod oidc;
-mod output;
-mod portal;
-pub mod profile_file;
-mod profiles;
-mod registration;
-mod safe_write;
 mod secret;
-mod selection;
-mod status;
-mod sts;
-mod sync;
+mod store;
 mod timefmt;
-mod token_cache;
-mod watch;
 
 use std::ffi::OsString;
 
 use anyhow::{Result, anyhow};
 use clap::{CommandFactory, Parser};
 
-pub use environment::Environment;
+pub use config::environment::Environment;
+pub use config::profile_file;
 pub use exit::Exit;
 
 use crate::cli::{Cli, Command, SyncArgs};
-use crate::environment::read_optional;
-use crate::profile_file::ProfileFile;
-use crate::profiles::ProfileConfig;
-use crate::selection::{ProfileSpec, select};
-use crate::sync::{FailureKind, Mode, Outcome, SyncOptions, Syncer};
+use crate::config::environment::read_optional;
+use crate::config::profile_file::ProfileFile;
+use crate::config::profiles::ProfileConfig;
+use crate::config::selection::{ProfileSpec, select};
+use crate::engine::sync::{FailureKind, Mode, Outcome, SyncOptions, Syncer};
 
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &Environment) -> Exit {
     let cli = match Cli::try_parse_from(args) {
@@ -58,25 +45,25 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &En
     let result = match &cli.command {
         None => sync_command(&cli.sync, env),
         Some(Command::Sync(args)) => sync_command(args, env),
-        Some(Command::Status(args)) => status::run(args, env).map_err(Fatal::from),
+        Some(Command::Status(args)) => commands::status::run(args, env).map_err(Fatal::from),
         Some(Command::Export(args)) => {
             init_logging(args.fetch.verbose);
-            export::run_export(args, env)
+            commands::export::run_export(args, env)
         }
         Some(Command::Process(args)) => {
             init_logging(args.fetch.verbose);
-            export::run_process(args, env)
+            commands::export::run_process(args, env)
         }
         Some(Command::Hook(args)) => {
-            print!("{}", hook::snippet(args.shell, args.interval));
+            print!("{}", commands::hook::snippet(args.shell, args.interval));
             Ok(Exit::Ok)
         }
         Some(Command::Watch(args)) => {
             init_logging(args.common.verbose);
-            watch::run(args, env)
+            commands::watch::run(args, env)
         }
-        Some(Command::Login(args)) => login::run_login(args, env),
-        Some(Command::Logout(args)) => login::run_logout(args, env),
+        Some(Command::Login(args)) => commands::login::run_login(args, env),
+        Some(Command::Logout(args)) => commands::login::run_logout(args, env),
         Some(Command::Completions(args)) => {
             let mut command = Cli::command();
             clap_complete::generate(args.shell, &mut command, "ssosync", &mut std::io::stdout());
@@ -168,9 +155,9 @@ fn sync_command(args: &SyncArgs, env: &Environment) -> Result<Exit, Fatal> {
     let report = syncer.run(&targets)?;
     let exit = exit_for(&report.results);
     if args.common.json {
-        output::print_json(&report, exit);
+        commands::report::print_json(&report, exit);
     } else {
-        output::print_human(&report, args.common.quiet);
+        commands::report::print_human(&report, args.common.quiet);
     }
     Ok(exit)
 }
@@ -180,7 +167,7 @@ pub(crate) fn resolve_targets(
     profiles: &[String],
     config: &ProfileConfig,
     env: &Environment,
-) -> Result<Vec<selection::Target>, Fatal> {
+) -> Result<Vec<config::selection::Target>, Fatal> {
     let specs: Vec<ProfileSpec> = profiles
         .iter()
         .map(|p| ProfileSpec::parse(p, config))
@@ -195,7 +182,7 @@ pub(crate) fn resolve_targets(
     Ok(targets)
 }
 
-pub(crate) fn exit_for(results: &[sync::ProfileResult]) -> Exit {
+pub(crate) fn exit_for(results: &[engine::sync::ProfileResult]) -> Exit {
     let failed = |kind: Option<FailureKind>| {
         results.iter().any(|r| match &r.outcome {
             Outcome::Failed(f) => kind.is_none_or(|k| k == f.kind),

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::profile_file::{FileKind, ProfileFile, ProfileSet, Properties};
+use crate::config::profile_file::{FileKind, ProfileFile, ProfileSet, Properties};
 
 /// Where a profile's access token comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::oidc::{Registration, RegistrationRequest};
+use crate::auth::oidc::{Registration, RegistrationRequest};
 use crate::secret::Secret;
 use crate::timefmt::{format_utc, parse_timestamp};
 
@@ -119,8 +119,8 @@ pub fn write_cached(path: &Path, spec: &ClientSpec, registration: &Registration)
     map.insert("startUrl".into(), spec.start_url.into());
     map.insert("region".into(), spec.region.into());
     let text = serde_json::to_string(&map).context("cannot encode the client registration")?;
-    crate::safe_write::ensure_parent(path)?;
-    crate::safe_write::stage_with_mode(path, &text, 0o600)?.commit()
+    crate::store::safe_write::ensure_parent(path)?;
+    crate::store::safe_write::stage_with_mode(path, &text, 0o600)?.commit()
 }
 
 /// Forgets a registration the service no longer accepts.

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use crate::oidc::{IssuedToken, RefreshedToken, Registration};
-use crate::profiles::SignIn;
+use crate::auth::oidc::{IssuedToken, RefreshedToken, Registration};
+use crate::config::profiles::SignIn;
 use crate::secret::Secret;
 use crate::timefmt::parse_timestamp;
 
@@ -114,7 +114,7 @@ impl TokenCache {
 
 /// Reads one token file; `Ok(None)` when it does not exist or holds no token.
 pub fn read_token_file(path: &Path) -> Result<Option<CachedToken>, TokenProblem> {
-    match crate::environment::read_regular_file(path) {
+    match crate::config::environment::read_regular_file(path) {
         Ok(bytes) => parse_cache_file(&bytes, path).map_err(|reason| TokenProblem::Unreadable {
             path: path.to_path_buf(),
             reason,
@@ -153,7 +153,7 @@ pub fn write_refreshed(path: &Path, refreshed: &RefreshedToken) -> anyhow::Resul
     }
     let text = serde_json::to_string(&map).context("cannot encode the token")?;
     // Token files hold secrets: 0600 whatever mode they had, as the CLI creates them.
-    crate::safe_write::stage_with_mode(path, &text, 0o600)?.commit()
+    crate::store::safe_write::stage_with_mode(path, &text, 0o600)?.commit()
 }
 
 /// Writes the token a login got as `path`, replacing any older file: the fields the
@@ -187,8 +187,8 @@ pub fn write_login(
         put("refreshToken", refresh_token.expose());
     }
     let text = serde_json::to_string(&map).context("cannot encode the token")?;
-    crate::safe_write::ensure_parent(path)?;
-    crate::safe_write::stage_with_mode(path, &text, 0o600)?.commit()
+    crate::store::safe_write::ensure_parent(path)?;
+    crate::store::safe_write::stage_with_mode(path, &text, 0o600)?.commit()
 }
 
 fn scan_dir(dir: &Path) -> (Vec<CachedToken>, Vec<String>) {
@@ -202,7 +202,7 @@ fn scan_dir(dir: &Path) -> (Vec<CachedToken>, Vec<String>) {
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        match crate::environment::read_regular_file(&path)
+        match crate::config::environment::read_regular_file(&path)
             .map_err(|e| e.to_string())
             .and_then(|b| parse_cache_file(&b, &path))
         {

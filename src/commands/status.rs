@@ -8,14 +8,14 @@ use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use crate::auth::token_cache::{TokenCache, TokenProblem};
 use crate::cli::StatusArgs;
-use crate::credentials::{CredentialsFile, EntryState};
-use crate::environment::{Environment, read_optional};
+use crate::config::environment::{Environment, read_optional};
+use crate::config::profiles::{ProfileKind, SignIn, SsoProfile};
 use crate::exit::Exit;
-use crate::profiles::{ProfileKind, SignIn, SsoProfile};
-use crate::safe_write;
+use crate::store::credentials::{CredentialsFile, EntryState};
+use crate::store::safe_write;
 use crate::timefmt::{add_saturating, describe_expiry, format_utc};
-use crate::token_cache::{TokenCache, TokenProblem};
 
 /// One row of the table.
 struct Row {

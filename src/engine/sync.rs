@@ -11,13 +11,13 @@ use std::time::Duration;
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
 
-use crate::credentials::{CredentialsFile, EntryState};
-use crate::environment::{Environment, read_optional};
-use crate::fetch::{self, FetchSettings, Wanted};
-use crate::portal::RoleCredentials;
-use crate::profiles::{ProfileConfig, ProfileKind};
-use crate::safe_write;
-use crate::selection::Target;
+use crate::aws::portal::RoleCredentials;
+use crate::config::environment::{Environment, read_optional};
+use crate::config::profiles::{ProfileConfig, ProfileKind};
+use crate::config::selection::Target;
+use crate::engine::fetch::{self, FetchSettings, Wanted};
+use crate::store::credentials::{CredentialsFile, EntryState};
+use crate::store::safe_write;
 
 /// What a run does with the credentials it fetches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,14 +6,14 @@ use anyhow::anyhow;
 use chrono::Utc;
 use serde_json::json;
 
+use crate::aws::portal::RoleCredentials;
 use crate::cli::{ExportArgs, ExportFormat, FetchArgs, ProcessArgs};
-use crate::credentials::CredentialsFile;
-use crate::environment::{Environment, read_optional};
+use crate::config::environment::{Environment, read_optional};
+use crate::config::profiles::ProfileKind;
+use crate::engine::sync::{Mode, Outcome, SyncOptions, Syncer};
 use crate::exit::Exit;
-use crate::portal::RoleCredentials;
-use crate::profiles::ProfileKind;
-use crate::safe_write;
-use crate::sync::{Mode, Outcome, SyncOptions, Syncer};
+use crate::store::credentials::CredentialsFile;
+use crate::store::safe_write;
 use crate::timefmt::format_utc;
 use crate::{Fatal, exit_for, load_config_for, resolve_targets};
 

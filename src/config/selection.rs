@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::profile_file::is_valid_identifier;
-use crate::profiles::{ProfileConfig, ProfileKind};
+use crate::config::profile_file::is_valid_identifier;
+use crate::config::profiles::{ProfileConfig, ProfileKind};
 
 /// One entry to produce: config profile `source` written as `[target]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,7 +148,7 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile_file::ProfileFile;
+    use crate::config::profile_file::ProfileFile;
 
     fn config() -> ProfileConfig {
         let mut text =

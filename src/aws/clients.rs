@@ -12,8 +12,8 @@ use aws_sdk_sso::config::timeout::TimeoutConfig;
 use aws_sdk_sso::config::{Region, SharedHttpClient};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
-use crate::environment::Environment;
-use crate::portal::RoleCredentials;
+use crate::aws::portal::RoleCredentials;
+use crate::config::environment::Environment;
 
 /// The endpoint overrides and limits every client shares.
 #[derive(Clone, Debug)]

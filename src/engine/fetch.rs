@@ -13,17 +13,18 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use tokio::runtime::Runtime;
 
-use crate::aws_clients::{ClientFactory, ClientSettings};
-use crate::credentials::is_storable;
-use crate::environment::Environment;
-use crate::portal::{self, PortalError, RoleCredentials};
-use crate::profiles::{ChainedProfile, SignIn, SsoProfile};
+use crate::auth::oidc;
+use crate::auth::token_cache::{self, CachedToken, TokenCache, TokenProblem};
+use crate::aws::clients::{ClientFactory, ClientSettings};
+use crate::aws::portal::{self, PortalError, RoleCredentials};
+use crate::aws::sts::{self, AssumeError};
+use crate::config::environment::Environment;
+use crate::config::profiles::{ChainedProfile, SignIn, SsoProfile};
+use crate::engine::sync::{Failure, FailureKind, Outcome};
 use crate::secret::Secret;
-use crate::sts::{self, AssumeError};
-use crate::sync::{Failure, FailureKind, Outcome};
+use crate::store::credentials::is_storable;
+use crate::store::safe_write;
 use crate::timefmt::format_utc;
-use crate::token_cache::{self, CachedToken, TokenCache, TokenProblem};
-use crate::{oidc, safe_write};
 
 /// Tokens expiring sooner than this are refreshed first, as the SDKs do.
 const REFRESH_WINDOW: Duration = Duration::from_secs(5 * 60);

@@ -4,9 +4,9 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
-use crate::credentials::{ACCESS_KEY_ID, SECRET_KEYS};
+use crate::engine::sync::{FailureKind, Outcome, SyncReport};
 use crate::exit::Exit;
-use crate::sync::{FailureKind, Outcome, SyncReport};
+use crate::store::credentials::{ACCESS_KEY_ID, SECRET_KEYS};
 use crate::timefmt::{describe_expiry, format_utc};
 
 /// Human output: results on stdout, failures and warnings on stderr.

@@ -4,8 +4,8 @@
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 
-use crate::portal::RoleCredentials;
-use crate::profiles::RoleHop;
+use crate::aws::portal::RoleCredentials;
+use crate::config::profiles::RoleHop;
 use crate::secret::Secret;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,9 +12,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::cli::WatchArgs;
-use crate::environment::Environment;
+use crate::config::environment::Environment;
+use crate::engine::sync::{FailureKind, Mode, Outcome, SyncOptions, Syncer};
 use crate::exit::Exit;
-use crate::sync::{FailureKind, Mode, Outcome, SyncOptions, Syncer};
 use crate::timefmt::{describe_expiry, format_utc};
 use crate::{Fatal, load_config_for, resolve_targets};
 

@@ -21,21 +21,22 @@ use anyhow::{Context, anyhow};
 use chrono::{DateTime, Utc};
 use tokio::runtime::Runtime;
 
-use crate::aws_clients::{ClientFactory, ClientSettings};
+use crate::auth::oidc::{self, Grant, GrantError, IssuedToken, Registration};
+use crate::auth::registration::{self, ClientSpec, DEFAULT_SCOPE, Flow};
+use crate::auth::token_cache::{self, TokenProblem, cache_file_name};
+use crate::aws::clients::{ClientFactory, ClientSettings};
 use crate::cli::{CommonArgs, LoginArgs, LogoutArgs, SignInArgs, SyncArgs};
-use crate::credentials::{
+use crate::config::environment::{Environment, read_optional};
+use crate::config::profile_file::{FileKind, ProfileFile, ProfileSet, SectionName};
+use crate::config::profiles::{ProfileConfig, ProfileKind, SignIn};
+use crate::exit::Exit;
+use crate::secret::Secret;
+use crate::store::credentials::{
     ACCESS_KEY_ID, EXPIRATION, SECRET_ACCESS_KEY, SECURITY_TOKEN, SESSION_TOKEN, YAWSSO_EXPIRATION,
 };
-use crate::environment::{Environment, read_optional};
-use crate::exit::Exit;
-use crate::oidc::{self, Grant, GrantError, IssuedToken, Registration};
-use crate::profile_file::{FileKind, ProfileFile, ProfileSet, SectionName};
-use crate::profiles::{ProfileConfig, ProfileKind, SignIn};
-use crate::registration::{self, ClientSpec, DEFAULT_SCOPE, Flow};
-use crate::secret::Secret;
+use crate::store::safe_write;
 use crate::timefmt::{describe_duration, describe_expiry};
-use crate::token_cache::{self, TokenProblem, cache_file_name};
-use crate::{Fatal, init_logging, load_config, safe_write, sync_command};
+use crate::{Fatal, init_logging, load_config, sync_command};
 
 /// Bound on each OIDC/portal request (the sign-in itself has `--timeout`).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);

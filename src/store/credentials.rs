@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
-use crate::portal::RoleCredentials;
-use crate::profile_file::{FileKind, ParseError, ProfileFile, Section};
+use crate::aws::portal::RoleCredentials;
+use crate::config::profile_file::{FileKind, ParseError, ProfileFile, Section};
 use crate::timefmt::{format_utc, parse_timestamp};
 
 pub const ACCESS_KEY_ID: &str = "aws_access_key_id";

@@ -1,0 +1,7 @@
+//! The AWS services ssosync calls, each through its SDK crate: the SSO portal
+//! (role credentials, sign-out), STS (one AssumeRole hop), and the client factory
+//! that builds them all alike.
+
+pub mod clients;
+pub mod portal;
+pub mod sts;
