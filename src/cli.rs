@@ -3,9 +3,14 @@
 
 use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use anyhow::anyhow;
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::exit::{Exit, Fatal};
 use crate::timefmt::parse_duration;
+
+/// Requests in flight at once (`--concurrency`), a ceiling the throttle lowers.
+pub const DEFAULT_CONCURRENCY: u16 = 64;
 
 /// Sync AWS IAM Identity Center (SSO) role credentials into ~/.aws/credentials.
 ///
@@ -100,7 +105,7 @@ pub struct CommonArgs {
     pub timeout: Duration,
 
     /// At most this many requests at once (fewer while the portal throttles).
-    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 }
 
@@ -294,6 +299,22 @@ pub struct LogoutArgs {
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
+}
+
+/// `ssosync completions SHELL`: the script, generated from this command line.
+pub fn print_completions(shell: clap_complete::Shell) -> Exit {
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "ssosync", &mut std::io::stdout());
+    Exit::Ok
+}
+
+/// `ssosync man`: the manual page, generated from this command line.
+pub fn print_man() -> Result<Exit, Fatal> {
+    let page = clap_mangen::Man::new(Cli::command());
+    match page.render(&mut std::io::stdout()) {
+        Ok(()) => Ok(Exit::Ok),
+        Err(e) => Err(Fatal::Other(anyhow!("cannot write the manual page: {e}"))),
+    }
 }
 
 /// `--timeout` of a request: 1 s to 1 h (longer would only hide a dead network,

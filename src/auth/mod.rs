@@ -1,6 +1,7 @@
 //! Sign-in state: the access tokens in `~/.aws/sso/cache/`, refreshing them
-//! (SSO-OIDC), and ssosync's own client registrations.
+//! (SSO-OIDC), ssosync's own client registrations, and signing in (`signin`).
 
 pub mod oidc;
 pub mod registration;
+pub mod signin;
 pub mod token_cache;

@@ -19,8 +19,6 @@ use crate::timefmt::{format_utc, parse_timestamp};
 
 /// The client name the service shows for our registrations.
 pub const CLIENT_NAME: &str = "ssosync";
-/// The scope a session gets when its config names none (as the CLI does).
-pub const DEFAULT_SCOPE: &str = "sso:account:access";
 /// The redirect the authorization-code flow registers: loopback, any port.
 pub const REDIRECT_URI: &str = "http://127.0.0.1/oauth/callback";
 
@@ -131,6 +129,7 @@ pub fn remove_cached(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::sign_in::DEFAULT_SCOPE;
     use chrono::TimeZone;
 
     fn spec<'a>(scopes: &'a [String], flow: Flow) -> ClientSpec<'a> {

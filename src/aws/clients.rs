@@ -4,6 +4,9 @@
 //! overrides from the environment, bounded timeouts, standard retries, and one shared
 //! rustls HTTP client. `aws_config::load_defaults` is not used: it would re-read the
 //! profile files and walk the credential and region chains.
+//!
+//! [`runtime`] is the one async runtime a command starts, and only once it knows
+//! it needs the network: the no-op path never builds one.
 
 use std::time::Duration;
 
@@ -12,8 +15,19 @@ use aws_sdk_sso::config::timeout::TimeoutConfig;
 use aws_sdk_sso::config::{Region, SharedHttpClient};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
-use crate::aws::portal::RoleCredentials;
+use anyhow::{Context, Result};
+
+use crate::aws::RoleCredentials;
 use crate::config::environment::Environment;
+
+/// A single-threaded runtime for the SDK calls (every call is I/O-bound; one
+/// thread serves hundreds in flight).
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
 
 /// The endpoint overrides and limits every client shares.
 #[derive(Clone, Debug)]

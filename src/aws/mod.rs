@@ -5,3 +5,5 @@
 pub mod clients;
 pub mod portal;
 pub mod sts;
+
+pub use portal::RoleCredentials;

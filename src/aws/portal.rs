@@ -1,5 +1,5 @@
-//! The SSO portal's GetRoleCredentials, through `aws-sdk-sso`. The call is unsigned:
-//! the bearer token is its only credential.
+//! The SSO portal through `aws-sdk-sso`: GetRoleCredentials and Logout. Both
+//! calls are unsigned: the bearer token is their only credential.
 
 use aws_sdk_sso::Client;
 use aws_sdk_sso::error::{ProvideErrorMetadata, SdkError};
@@ -107,5 +107,21 @@ fn classify(err: SdkError<GetRoleCredentialsError>) -> PortalError {
             "the call failed: {}",
             aws_sdk_sso::error::DisplayErrorContext(&err)
         )),
+    }
+}
+
+/// The portal's Logout: ends the session at IAM Identity Center. A token the
+/// portal no longer accepts is signed out already. The error is one line.
+pub async fn logout(client: &Client, token: &Secret) -> Result<(), String> {
+    match client.logout().access_token(token.expose()).send().await {
+        Ok(_) => Ok(()),
+        Err(SdkError::ServiceError(e)) if e.err().is_unauthorized_exception() => Ok(()),
+        Err(SdkError::ServiceError(e)) => Err(format!(
+            "the portal answered {}",
+            e.err().code().unwrap_or("an unknown error")
+        )),
+        Err(SdkError::TimeoutError(_)) => Err("the portal did not answer in time".into()),
+        Err(SdkError::DispatchFailure(_)) => Err("cannot reach the portal".into()),
+        Err(_) => Err("the portal sent an unusable response".into()),
     }
 }

@@ -4,7 +4,7 @@
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 
-use crate::aws::portal::RoleCredentials;
+use crate::aws::RoleCredentials;
 use crate::config::profiles::RoleHop;
 use crate::secret::Secret;
 

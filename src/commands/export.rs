@@ -2,22 +2,24 @@
 //! shell, a .env file or an SDK's `credential_process` expects. Printing
 //! credentials is these commands' whole job; nothing else in ssosync does it.
 
-use anyhow::anyhow;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::aws::portal::RoleCredentials;
+use crate::aws::RoleCredentials;
 use crate::cli::{ExportArgs, ExportFormat, FetchArgs, ProcessArgs};
-use crate::config::environment::{Environment, read_optional};
+use crate::config::environment::Environment;
 use crate::config::profiles::ProfileKind;
-use crate::engine::sync::{Mode, Outcome, SyncOptions, Syncer};
-use crate::exit::Exit;
+use crate::config::{self, selection};
+use crate::engine::{Outcome, Syncer};
+use crate::exit::{Exit, Fatal};
+use crate::logging;
+use crate::options;
+use crate::store::apply::UserFile;
 use crate::store::credentials::CredentialsFile;
-use crate::store::safe_write;
 use crate::timefmt::format_utc;
-use crate::{Fatal, exit_for, load_config_for, resolve_targets};
 
 pub fn run_export(args: &ExportArgs, env: &Environment) -> Result<Exit, Fatal> {
+    logging::init(args.fetch.verbose);
     let (creds, region) =
         match credentials_for(args.profile.as_deref(), args.no_write, &args.fetch, env)? {
             Ok(found) => found,
@@ -28,6 +30,7 @@ pub fn run_export(args: &ExportArgs, env: &Environment) -> Result<Exit, Fatal> {
 }
 
 pub fn run_process(args: &ProcessArgs, env: &Environment) -> Result<Exit, Fatal> {
+    logging::init(args.fetch.verbose);
     let (creds, _) =
         match credentials_for(args.profile.as_deref(), args.no_write, &args.fetch, env)? {
             Ok(found) => found,
@@ -58,15 +61,14 @@ fn credentials_for(
         .or_else(|| env.var("AWS_PROFILE").map(str::to_string))
         .unwrap_or_else(|| "default".to_string());
     let selection = std::slice::from_ref(&name);
-    let config = load_config_for(env, selection)?;
-    let targets = resolve_targets(selection, &config, env)?;
-    if targets.len() != 1 {
+    let config = config::load(env, selection)?;
+    let targets = selection::resolve(selection, &config, env)?;
+    let [target] = targets.as_slice() else {
         return Err(Fatal::Usage(format!(
             "`{name}` names {} profiles; name exactly one",
             targets.len()
         )));
-    }
-    let target = &targets[0];
+    };
     let region = match config.get(&target.source) {
         Some(ProfileKind::Sso(p)) => p.region.clone(),
         Some(ProfileKind::Chained(c)) => c.region.clone(),
@@ -74,35 +76,17 @@ fn credentials_for(
     };
     let now = Utc::now();
 
-    let path = safe_write::resolve_target(&env.credentials_path()?)?;
-    let shown = env.display_path(&path);
-    if let Some(text) = read_optional(&path, &shown)? {
-        let file = CredentialsFile::parse(&text).map_err(|e| {
-            anyhow!("{shown} {e}; fix that line (ssosync changes nothing until the file parses)")
-        })?;
-        let fresh_after = crate::timefmt::add_saturating(now, fetch.min_ttl);
-        if let Some(creds) = file
-            .entry(&target.target)
-            .filter(|c| c.expiration > fresh_after)
-        {
-            tracing::debug!(profile = %target.target, "using the fresh entry in the credentials file");
-            return Ok(Ok((creds, region)));
-        }
+    let file: CredentialsFile = UserFile::at(env, &env.credentials_path()?)?.read()?;
+    let fresh_after = crate::timefmt::add_saturating(now, fetch.min_ttl);
+    if let Some(creds) = file
+        .entry(&target.target)
+        .filter(|c| c.expiration > fresh_after)
+    {
+        tracing::debug!(profile = %target.target, "using the fresh entry in the credentials file");
+        return Ok(Ok((creds, region)));
     }
 
-    let options = SyncOptions {
-        // The entry is stale or absent: always fetch (long-term keys still win).
-        force: false,
-        min_ttl: std::time::Duration::MAX,
-        write_region: false,
-        mode: if no_write {
-            Mode::FetchOnly
-        } else {
-            Mode::Write
-        },
-        timeout: fetch.timeout,
-        concurrency: 1,
-    };
+    let options = options::one_profile(fetch, no_write);
     let syncer = Syncer {
         env,
         config: &config,
@@ -113,8 +97,11 @@ fn credentials_for(
     for w in &report.warnings {
         eprintln!("ssosync: warning: {w}");
     }
-    if let Some(creds) = report.fetched.remove(&target.target) {
-        if let Some(Outcome::Failed(f)) = report.results.first().map(|r| &r.outcome) {
+    let exit = report.exit();
+    if let Some(result) = report.results.first_mut()
+        && let Some(creds) = result.fetched.take()
+    {
+        if let Outcome::Failed(f) = &result.outcome {
             // Fetched but not written (long-term keys in the way): still usable.
             eprintln!("ssosync: warning: profile {}: {}", target.target, f.message);
         }
@@ -125,7 +112,7 @@ fn credentials_for(
             eprintln!("ssosync: profile {}: {}", r.target.source, f.message);
         }
     }
-    Ok(Err(exit_for(&report.results)))
+    Ok(Err(exit))
 }
 
 /// The variables, in the order the AWS CLI's `export-credentials` prints them.

@@ -2,7 +2,13 @@
 //! interval. The sync's no-op path reads two small files and exits, so the hook
 //! costs a few milliseconds when nothing needs doing.
 
-use crate::cli::HookShell;
+use crate::cli::{HookArgs, HookShell};
+use crate::exit::Exit;
+
+pub fn run(args: &HookArgs) -> Exit {
+    print!("{}", snippet(args.shell, args.interval));
+    Exit::Ok
+}
 
 pub fn snippet(shell: HookShell, interval: u32) -> String {
     match shell {

@@ -1,9 +1,12 @@
-//! One module per subcommand: each reads its arguments, drives the engine and the
-//! stores, and reports.
+//! One module per subcommand: each reads its arguments (resolved by `options`),
+//! drives the engine, the stores and the sign-in, and reports. Commands depend on
+//! the layers below, never on `lib.rs`; `report` is how a sync's results are shown.
 
 pub mod export;
 pub mod hook;
 pub mod login;
+pub mod logout;
 pub mod report;
 pub mod status;
+pub mod sync;
 pub mod watch;

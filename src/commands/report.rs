@@ -1,13 +1,25 @@
-//! What a run shows: one line per profile, a JSON report, or a redacted diff.
+//! What a sync shows: one line per profile, a JSON report, or a redacted diff.
 
 use std::io::Write;
 
 use serde_json::{Value, json};
 
-use crate::engine::sync::{FailureKind, Outcome, SyncReport};
+use crate::engine::{FailureKind, Outcome, SyncReport};
 use crate::exit::Exit;
+use crate::options::Style;
 use crate::store::credentials::{ACCESS_KEY_ID, SECRET_KEYS};
 use crate::timefmt::{describe_expiry, format_utc};
+
+/// Prints `report` in `style`; its exit code.
+pub fn show(report: &SyncReport, style: Style) -> Exit {
+    let exit = report.exit();
+    if style.json {
+        print_json(report, exit);
+    } else {
+        print_human(report, style.quiet);
+    }
+    exit
+}
 
 /// Human output: results on stdout, failures and warnings on stderr.
 pub fn print_human(report: &SyncReport, quiet: bool) {

@@ -37,7 +37,7 @@ enum Health {
 }
 
 pub fn run(args: &StatusArgs, env: &Environment) -> Result<Exit> {
-    let config = crate::load_config(env)?;
+    let config = crate::config::load(env, &[])?;
     let now = Utc::now();
     let path = safe_write::resolve_target(&env.credentials_path()?)?;
     let shown = env.display_path(&path);

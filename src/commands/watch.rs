@@ -11,26 +11,22 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::aws::clients;
 use crate::cli::WatchArgs;
 use crate::config::environment::Environment;
-use crate::engine::sync::{FailureKind, Mode, Outcome, SyncOptions, Syncer};
-use crate::exit::Exit;
+use crate::config::{self, selection};
+use crate::engine::{FailureKind, Outcome, SyncOptions, Syncer};
+use crate::exit::{Exit, Fatal};
+use crate::logging;
 use crate::timefmt::{describe_expiry, format_utc};
-use crate::{Fatal, load_config_for, resolve_targets};
 
 const MIN_BACKOFF: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
 
 pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
+    logging::init(args.common.verbose);
     let stop = stop_signal()?;
-    let options = SyncOptions {
-        force: false,
-        min_ttl: args.common.min_ttl,
-        write_region: args.region,
-        mode: Mode::Write,
-        timeout: args.common.timeout,
-        concurrency: args.common.concurrency.into(),
-    };
+    let options = SyncOptions::from(args);
     let mut backoff = MIN_BACKOFF;
     // The last problem reported per profile, so each is said once.
     let mut reported: HashMap<String, String> = HashMap::new();
@@ -41,10 +37,10 @@ pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
     loop {
         let now = Utc::now();
         // Re-read the config every round: profiles may have been added.
-        let next = match load_config_for(env, &args.profiles)
+        let next = match config::load(env, &args.profiles)
             .map_err(Fatal::from)
             .and_then(|config| {
-                let targets = resolve_targets(&args.profiles, &config, env)?;
+                let targets = selection::resolve(&args.profiles, &config, env)?;
                 let syncer = Syncer {
                     env,
                     config: &config,
@@ -103,10 +99,7 @@ pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
                     next_wake
                 }
             }
-            Err(Fatal::Usage(message)) => {
-                eprintln!("ssosync: {message}");
-                return Ok(Exit::Usage);
-            }
+            Err(usage @ (Fatal::Usage(_) | Fatal::NotSignedIn(_))) => return Err(usage),
             Err(Fatal::Other(e)) => {
                 let message = format!("{e:#}");
                 if reported.get("") != Some(&message) {
@@ -148,13 +141,10 @@ fn stop_signal() -> Result<mpsc::Receiver<()>, Fatal> {
     let (tx, rx) = mpsc::channel();
     let (ready_tx, ready_rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
+        let runtime = match clients::runtime() {
             Ok(rt) => rt,
             Err(e) => {
-                let _ = ready_tx.send(Err(e.to_string()));
+                let _ = ready_tx.send(Err(format!("{e:#}")));
                 return;
             }
         };

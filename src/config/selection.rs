@@ -2,8 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::anyhow;
+
+use crate::config::environment::Environment;
 use crate::config::profile_file::is_valid_identifier;
 use crate::config::profiles::{ProfileConfig, ProfileKind};
+use crate::exit::Fatal;
 
 /// One entry to produce: config profile `source` written as `[target]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +51,27 @@ impl ProfileSpec {
 }
 
 /// Selection errors are usage errors (exit 2): nothing is synced.
+/// `-p` arguments to targets; none means every SSO and chained profile. A
+/// selection that finds no profile at all is an error naming the config file.
+pub fn resolve(
+    profiles: &[String],
+    config: &ProfileConfig,
+    env: &Environment,
+) -> Result<Vec<Target>, Fatal> {
+    let specs: Vec<ProfileSpec> = profiles
+        .iter()
+        .map(|p| ProfileSpec::parse(p, config))
+        .collect();
+    let targets = select(&specs, config).map_err(Fatal::Usage)?;
+    if targets.is_empty() {
+        let shown = env.display_path(&env.config_path()?);
+        return Err(Fatal::Other(anyhow!(
+            "no SSO profiles in {shown}; add one with `aws configure sso`"
+        )));
+    }
+    Ok(targets)
+}
+
 pub fn select(specs: &[ProfileSpec], config: &ProfileConfig) -> Result<Vec<Target>, String> {
     if specs.is_empty() {
         return Ok(config

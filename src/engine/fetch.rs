@@ -9,18 +9,20 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use tokio::runtime::Runtime;
 
 use crate::auth::oidc;
 use crate::auth::token_cache::{self, CachedToken, TokenCache, TokenProblem};
-use crate::aws::clients::{ClientFactory, ClientSettings};
-use crate::aws::portal::{self, PortalError, RoleCredentials};
+use crate::aws::RoleCredentials;
+use crate::aws::clients::{self, ClientFactory, ClientSettings};
+use crate::aws::portal::{self, PortalError};
 use crate::aws::sts::{self, AssumeError};
 use crate::config::environment::Environment;
 use crate::config::profiles::{ChainedProfile, SignIn, SsoProfile};
-use crate::engine::sync::{Failure, FailureKind, Outcome};
+use crate::engine::limiter::{Limiter, THROTTLE_ROUNDS, throttle_pause};
+use crate::engine::outcome::{FailureKind, Outcome};
 use crate::secret::Secret;
 use crate::store::credentials::is_storable;
 use crate::store::safe_write;
@@ -70,13 +72,6 @@ pub struct FetchSettings {
 /// Per profile name: its credentials, or the outcome that replaces them.
 pub type Fetched = HashMap<String, Result<RoleCredentials, Outcome>>;
 
-fn failed(kind: FailureKind, message: impl Into<String>) -> Outcome {
-    Outcome::Failed(Failure {
-        kind,
-        message: message.into(),
-    })
-}
-
 /// What a sign-in's token is good for, decided before any network call.
 enum TokenPlan {
     Use(Secret),
@@ -114,10 +109,7 @@ pub fn fetch(
     let mut results: Fetched = HashMap::new();
     let needs_network = plans.values().any(|p| !matches!(p, TokenPlan::Unusable(_)));
     if needs_network {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
+        let runtime = clients::runtime()?;
         let clients = Arc::new(ClientFactory::new(ClientSettings::from_env(
             env,
             settings.timeout,
@@ -204,7 +196,7 @@ fn plan_token(
     let cached = match cache.token(&root.sign_in) {
         Ok(cached) => cached,
         Err(TokenProblem::Missing) => {
-            return TokenPlan::Unusable(failed(
+            return TokenPlan::Unusable(Outcome::failed(
                 FailureKind::Login,
                 format!(
                     "no SSO token cached for {}; {fix}",
@@ -213,7 +205,7 @@ fn plan_token(
             ));
         }
         Err(TokenProblem::Unreadable { path, reason }) => {
-            return TokenPlan::Unusable(failed(
+            return TokenPlan::Unusable(Outcome::failed(
                 FailureKind::Login,
                 format!(
                     "cannot use token cache {} ({reason}); {fix}",
@@ -237,7 +229,7 @@ fn plan_token(
     } else if cached.expires_at > now {
         TokenPlan::Use(cached.token)
     } else {
-        TokenPlan::Unusable(failed(
+        TokenPlan::Unusable(Outcome::failed(
             FailureKind::Login,
             format!(
                 "the SSO token expired at {}; {fix}",
@@ -263,7 +255,7 @@ fn refresh(
 ) -> Result<Secret, Outcome> {
     let shown = env.display_path(&cached.path);
     let login = |why: String| {
-        failed(
+        Outcome::failed(
             FailureKind::Login,
             format!("cannot refresh the SSO token: {why}; {fix}"),
         )
@@ -311,76 +303,6 @@ fn refresh(
         ));
     }
     Ok(refreshed.access_token)
-}
-
-/// How many times a profile is asked for when the portal keeps throttling it: each
-/// round is the SDK's own attempts (with its backoff), started after a pause and
-/// with fewer calls in flight. Rounds also stop at the run's throttling budget.
-const THROTTLE_ROUNDS: u32 = 5;
-
-/// The pause before a throttled profile's next round: this, doubled each round
-/// (0.5 s, 1 s, 2 s, 4 s).
-const THROTTLE_PAUSE: Duration = Duration::from_millis(500);
-
-/// The pause before round `round` (2 or later).
-fn throttle_pause(round: u32) -> Duration {
-    THROTTLE_PAUSE * 2u32.pow(round.saturating_sub(2))
-}
-
-/// How many GetRoleCredentials calls may be in flight: up to `max`, halved when the
-/// portal throttles, grown back by one after each `limit` successes in a row. As
-/// in TCP's congestion control, one wave of throttled answers is one cut: calls
-/// started before the last cut do not cut again when they come back throttled.
-#[derive(Debug)]
-struct Limiter {
-    max: usize,
-    limit: usize,
-    lowest: usize,
-    successes: usize,
-    /// Sequence number of the next call to start.
-    next: u64,
-    /// Calls numbered below this were started before the last cut.
-    cut_at: u64,
-}
-
-impl Limiter {
-    fn new(max: usize) -> Self {
-        let max = max.max(1);
-        Limiter {
-            max,
-            limit: max,
-            lowest: max,
-            successes: 0,
-            next: 0,
-            cut_at: 0,
-        }
-    }
-
-    /// A call starts: its sequence number.
-    fn start(&mut self) -> u64 {
-        self.next += 1;
-        self.next - 1
-    }
-
-    /// A call came back throttled, with `in_flight` calls out (itself included):
-    /// half of those (not of a limit they did not reach) may be out from now on.
-    fn throttled(&mut self, call: u64, in_flight: usize) {
-        self.successes = 0;
-        if call < self.cut_at {
-            return;
-        }
-        self.limit = (self.limit.min(in_flight) / 2).max(1);
-        self.lowest = self.lowest.min(self.limit);
-        self.cut_at = self.next;
-    }
-
-    fn succeeded(&mut self) {
-        self.successes += 1;
-        if self.successes >= self.limit && self.limit < self.max {
-            self.limit += 1;
-            self.successes = 0;
-        }
-    }
 }
 
 /// A GetRoleCredentials call to make again: which root, which round, and when.
@@ -539,7 +461,7 @@ async fn fetch_roots(
     }
     for root in roots {
         results.entry(root.name.clone()).or_insert_with(|| {
-            Err(failed(
+            Err(Outcome::failed(
                 FailureKind::Portal,
                 "the portal call did not finish",
             ))
@@ -558,27 +480,27 @@ fn record_root(
     let outcome = match result {
         Ok(creds) if storable(&creds) => Ok(creds),
         Ok(_) => Err(unstorable()),
-        Err(PortalError::LoginRequired) => Err(failed(
+        Err(PortalError::LoginRequired) => Err(Outcome::failed(
             FailureKind::Login,
             format!(
                 "the SSO token was rejected (expired or revoked); {}",
                 root.sign_in.login_hint(&root.name)
             ),
         )),
-        Err(PortalError::NoAccess) => Err(failed(
+        Err(PortalError::NoAccess) => Err(Outcome::failed(
             FailureKind::NoAccess,
             format!(
                 "no access to role {} in account {}; check sso_role_name and sso_account_id",
                 root.role_name, root.account_id
             ),
         )),
-        Err(PortalError::Throttled) => Err(failed(
+        Err(PortalError::Throttled) => Err(Outcome::failed(
             FailureKind::Portal,
             format!(
                 "the portal is throttling requests (TooManyRequestsException), still after {rounds} round(s) of retries; try again in a minute, or lower --concurrency"
             ),
         )),
-        Err(PortalError::Failed(message)) => Err(failed(FailureKind::Portal, message)),
+        Err(PortalError::Failed(message)) => Err(Outcome::failed(FailureKind::Portal, message)),
     };
     results.insert(root.name.clone(), outcome);
 }
@@ -646,14 +568,14 @@ async fn walk_chains(
             let outcome = match result {
                 Ok(creds) if storable(&creds) => Ok(creds),
                 Ok(_) => Err(unstorable()),
-                Err(AssumeError::Denied(detail)) => Err(failed(
+                Err(AssumeError::Denied(detail)) => Err(Outcome::failed(
                     FailureKind::NoAccess,
                     format!(
                         "cannot assume {} (profile {}): {detail}",
                         hop.role_arn, hop.profile
                     ),
                 )),
-                Err(AssumeError::Failed(message)) => Err(failed(
+                Err(AssumeError::Failed(message)) => Err(Outcome::failed(
                     FailureKind::Portal,
                     format!(
                         "cannot assume {} (profile {}): {message}",
@@ -667,10 +589,12 @@ async fn walk_chains(
     chains
         .iter()
         .map(|c| {
-            let result = known
-                .get(&c.name)
-                .cloned()
-                .unwrap_or_else(|| Err(failed(FailureKind::Portal, "the chain was not walked")));
+            let result = known.get(&c.name).cloned().unwrap_or_else(|| {
+                Err(Outcome::failed(
+                    FailureKind::Portal,
+                    "the chain was not walked",
+                ))
+            });
             (c.name.clone(), result)
         })
         .collect()
@@ -679,13 +603,15 @@ async fn walk_chains(
 /// A chain's failure that comes from its SSO root, naming that root.
 fn from_source(source: &str, outcome: Outcome) -> Outcome {
     match outcome {
-        Outcome::Failed(f) => failed(f.kind, format!("source profile {source}: {}", f.message)),
+        Outcome::Failed(f) => {
+            Outcome::failed(f.kind, format!("source profile {source}: {}", f.message))
+        }
         other => other,
     }
 }
 
 fn unstorable() -> Outcome {
-    failed(
+    Outcome::failed(
         FailureKind::Portal,
         "the service returned a credential value with whitespace or control characters; refusing to store it",
     )
@@ -695,48 +621,4 @@ fn storable(creds: &RoleCredentials) -> bool {
     is_storable(&creds.access_key_id)
         && is_storable(creds.secret_access_key.expose())
         && is_storable(creds.session_token.expose())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Limiter;
-
-    #[test]
-    fn the_limiter_halves_once_per_wave_and_grows_back_one_at_a_time() {
-        let mut l = Limiter::new(64);
-        assert_eq!(l.limit, 64);
-        // A wave of 64 calls all throttled: one cut, not six.
-        let wave: Vec<u64> = (0..64).map(|_| l.start()).collect();
-        for &call in &wave {
-            l.throttled(call, 64);
-        }
-        assert_eq!((l.limit, l.lowest), (32, 32));
-        // A call started after the cut, throttled: the next cut.
-        let call = l.start();
-        l.throttled(call, 32);
-        assert_eq!((l.limit, l.lowest), (16, 16));
-        // Half of what was in flight, when that is below the limit.
-        let mut few = Limiter::new(64);
-        let call = few.start();
-        few.throttled(call, 15);
-        assert_eq!(few.limit, 7);
-        // One more after each `limit` successes in a row, never above the maximum.
-        for _ in 0..15 {
-            l.succeeded();
-        }
-        assert_eq!(l.limit, 16);
-        l.succeeded();
-        assert_eq!(l.limit, 17);
-        for _ in 0..10_000 {
-            l.succeeded();
-        }
-        assert_eq!((l.limit, l.lowest), (64, 16));
-        // Never below one call at a time.
-        for _ in 0..10 {
-            let call = l.start();
-            l.throttled(call, 64);
-        }
-        assert_eq!((l.limit, l.lowest), (1, 1));
-        assert_eq!(Limiter::new(0).limit, 1);
-    }
 }

@@ -1,5 +1,12 @@
-//! A sync: decide what each selected profile needs, fetch what is stale, plan the
-//! credentials-file edit and apply it.
+//! A sync, from selected profiles to written entries: decide what each profile
+//! needs (`plan`), fetch what is stale (`fetch`, paced by `limiter`), apply the
+//! edit through `store::apply`, and hand back one result per profile (`outcome`).
+//! The engine prints nothing: commands report what it returns.
 
 pub mod fetch;
-pub mod sync;
+pub mod limiter;
+pub mod outcome;
+pub mod plan;
+
+pub use outcome::{FailureKind, Outcome, SyncReport};
+pub use plan::{Mode, SyncOptions, Syncer};

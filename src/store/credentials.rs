@@ -5,8 +5,9 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
-use crate::aws::portal::RoleCredentials;
-use crate::config::profile_file::{FileKind, ParseError, ProfileFile, Section};
+use crate::aws::RoleCredentials;
+use crate::config::profile_file::{FileKind, ParseError, ProfileFile, Section, SectionName};
+use crate::store::apply::Document;
 use crate::timefmt::{format_utc, parse_timestamp};
 
 pub const ACCESS_KEY_ID: &str = "aws_access_key_id";
@@ -162,6 +163,59 @@ impl CredentialsFile {
             self.doc.set(name, key, value);
         }
     }
+
+    /// Removes ssosync's keys from profile `name` when its merged entry looks like
+    /// one ssosync wrote (a session token and `aws_credential_expiration`); anything
+    /// else (long-term keys, other tools' entries, other keys, comments, the
+    /// header) stays. Whether it removed them.
+    pub fn remove_ours(&mut self, name: &str) -> bool {
+        let wanted = SectionName::Profile(name.to_string());
+        let props: Vec<(String, String)> = self
+            .doc
+            .sections()
+            .filter(|s| s.name(FileKind::Credentials) == wanted)
+            .flat_map(|s| s.properties())
+            .collect();
+        let has = |key: &str| props.iter().any(|(k, v)| k == key && !v.is_empty());
+        let ours = (has(SESSION_TOKEN) || has(SECURITY_TOKEN)) && has(EXPIRATION);
+        if ours {
+            for key in OUR_KEYS {
+                self.doc.remove(name, key);
+            }
+        }
+        ours
+    }
+}
+
+/// Keys ssosync writes into an entry (`region` is left: people set it too).
+const OUR_KEYS: [&str; 6] = [
+    ACCESS_KEY_ID,
+    SECRET_ACCESS_KEY,
+    SESSION_TOKEN,
+    SECURITY_TOKEN,
+    EXPIRATION,
+    YAWSSO_EXPIRATION,
+];
+
+impl Document for CredentialsFile {
+    fn parse_owned(text: String) -> Result<Self, ParseError> {
+        CredentialsFile::parse_owned(text)
+    }
+    fn empty() -> Self {
+        CredentialsFile::empty()
+    }
+    fn text(&self) -> &str {
+        CredentialsFile::text(self)
+    }
+    fn is_unchanged(&self) -> bool {
+        CredentialsFile::is_unchanged(self)
+    }
+    fn render(&self) -> String {
+        CredentialsFile::render(self)
+    }
+    fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        CredentialsFile::write_to(self, out)
+    }
 }
 
 /// The sections of one profile, read as the SDKs merge them.
@@ -246,5 +300,27 @@ mod tests {
         for bad in ["", "a b", "a\nb", "a #b", "x\r", "\u{e9}", "#abc", ";abc"] {
             assert!(!is_storable(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn cleans_only_entries_that_look_like_ours() {
+        let mut file = CredentialsFile::parse(
+            "# keep me\n[dev]\nregion = eu-west-1\naws_access_key_id = ASIA1\naws_secret_access_key = s\n\
+             aws_session_token = t\naws_security_token = t\naws_credential_expiration = 2030-01-01T00:00:00Z\n\
+             \n[prod]\naws_access_key_id = AKIA\naws_secret_access_key = s\n\
+             \n[other]\naws_access_key_id = ASIA2\naws_session_token = t\n",
+        )
+        .unwrap();
+        let cleaned: Vec<&str> = ["dev", "prod", "other", "absent"]
+            .into_iter()
+            .filter(|name| file.remove_ours(name))
+            .collect();
+        assert_eq!(cleaned, ["dev"]);
+        assert_eq!(
+            file.render(),
+            "# keep me\n[dev]\nregion = eu-west-1\n\
+             \n[prod]\naws_access_key_id = AKIA\naws_secret_access_key = s\n\
+             \n[other]\naws_access_key_id = ASIA2\naws_session_token = t\n"
+        );
     }
 }

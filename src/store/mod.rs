@@ -1,5 +1,7 @@
-//! Writing the user's files: the credentials-file entries ssosync owns, and the
-//! one safe write (lock, temp file, fsync, rename, fsync the folder).
+//! Writing the user's files: the credentials-file entries ssosync owns, the one
+//! locked read-plan-write loop every profile-file edit goes through (`apply`), and
+//! the safe write beneath it (lock, temp file, fsync, rename, fsync the folder).
 
+pub mod apply;
 pub mod credentials;
 pub mod safe_write;

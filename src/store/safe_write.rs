@@ -134,6 +134,7 @@ pub struct StagedFile {
 
 /// Writes `contents` to a temp file beside `target` (0600, or the target's mode
 /// when it exists) and syncs it to disk.
+#[cfg(test)]
 pub fn stage(target: &Path, contents: &str) -> Result<StagedFile> {
     stage_by(target, &mut |out| out.write_all(contents.as_bytes()))
 }

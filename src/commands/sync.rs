@@ -1,0 +1,44 @@
+//! `ssosync` (and `ssosync sync`): sync the selected profiles and report. Also the
+//! sync that `login` runs after signing in.
+
+use chrono::Utc;
+
+use crate::cli::SyncArgs;
+use crate::commands::report;
+use crate::config;
+use crate::config::environment::Environment;
+use crate::config::selection;
+use crate::engine::{SyncOptions, Syncer};
+use crate::exit::{Exit, Fatal};
+use crate::logging;
+use crate::options::Style;
+
+pub fn run(args: &SyncArgs, env: &Environment) -> Result<Exit, Fatal> {
+    logging::init(args.common.verbose);
+    sync(
+        env,
+        &args.profiles,
+        &SyncOptions::from(args),
+        Style::from(&args.common),
+    )
+}
+
+/// Syncs the profiles `profiles` select (none: every SSO profile) and prints the
+/// report; the exit code is the report's.
+pub fn sync(
+    env: &Environment,
+    profiles: &[String],
+    options: &SyncOptions,
+    style: Style,
+) -> Result<Exit, Fatal> {
+    let config = config::load(env, profiles)?;
+    let targets = selection::resolve(profiles, &config, env)?;
+    let syncer = Syncer {
+        env,
+        config: &config,
+        options,
+        now: Utc::now(),
+    };
+    let report = syncer.run(&targets)?;
+    Ok(report::show(&report, style))
+}

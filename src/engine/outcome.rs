@@ -1,0 +1,86 @@
+//! What a sync run ends with, per profile and as a whole, and the one place a
+//! run's results become an exit code. Commands print these; the engine makes them.
+
+use chrono::{DateTime, Utc};
+
+use crate::aws::RoleCredentials;
+use crate::config::selection::Target;
+use crate::exit::Exit;
+
+/// Why a profile was not synced; the kind decides the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The token is missing, expired or revoked: exit 3.
+    Login,
+    Config,
+    NoAccess,
+    /// Long-term keys in the way, and no `--force`.
+    Protected,
+    Portal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Fresh(DateTime<Utc>),
+    Written(DateTime<Utc>),
+    WouldWrite(DateTime<Utc>),
+    /// Fetched and handed back, not written (`--no-write`).
+    Fetched(DateTime<Utc>),
+    /// Dry run: the SSO token must be refreshed first, which a dry run does not do.
+    WouldRefresh,
+    Failed(Failure),
+}
+
+impl Outcome {
+    pub fn failed(kind: FailureKind, message: impl Into<String>) -> Outcome {
+        Outcome::Failed(Failure {
+            kind,
+            message: message.into(),
+        })
+    }
+}
+
+/// One selected profile at the end of a run.
+#[derive(Clone, Debug)]
+pub struct ProfileResult {
+    pub target: Target,
+    pub outcome: Outcome,
+    /// The credentials fetched for it in this run, if any (for `export` and
+    /// `process`; present even when they could not be written).
+    pub fetched: Option<RoleCredentials>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SyncReport {
+    pub results: Vec<ProfileResult>,
+    /// For `--dry-run`: the file before and after (secrets in clear; redact to show).
+    pub preview: Option<(String, String)>,
+    pub warnings: Vec<String>,
+    pub now: DateTime<Utc>,
+}
+
+impl SyncReport {
+    /// The run's exit code: 3 when a profile needs a login, else 1 when any
+    /// profile failed, else 0.
+    pub fn exit(&self) -> Exit {
+        let failed = |kind: Option<FailureKind>| {
+            self.results.iter().any(|r| match &r.outcome {
+                Outcome::Failed(f) => kind.is_none_or(|k| k == f.kind),
+                _ => false,
+            })
+        };
+        if failed(Some(FailureKind::Login)) {
+            Exit::LoginRequired
+        } else if failed(None) {
+            Exit::Failure
+        } else {
+            Exit::Ok
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! `-v` and `-vv`: diagnostic logs on stderr. Nothing is set up without them, so
+//! a quiet run pays nothing for logging.
+
+/// `-v`: our own logs; `-vv`: also the AWS SDK's (at debug, never trace: trace
+/// levels of HTTP stacks can dump headers).
+pub fn init(verbose: u8) {
+    use tracing_subscriber::prelude::*;
+    if verbose == 0 {
+        return;
+    }
+    let include_sdk = verbose >= 2;
+    let filter = tracing_subscriber::filter::filter_fn(move |meta| {
+        let ours = meta.target().starts_with("ssosync");
+        let level_ok = *meta.level() <= tracing::Level::DEBUG;
+        level_ok && (ours || (include_sdk && meta.target().starts_with("aws")))
+    });
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .with_filter(filter);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
