@@ -1,0 +1,238 @@
+//! The test home and the binary runner: a temp `HOME` with the AWS files
+//! (`CONFIG`, cached tokens), a fake portal granting its roles, and `Run`, the
+//! outcome of one `ssosync` invocation.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use fake_portal::{FakePortal, IssuedCredentials};
+
+pub const START_URL: &str = "https://corp.awsapps.com/start";
+pub const REGION: &str = "eu-west-1";
+pub const TOKEN: &str = "tok-corp-9f8e7d6c5b4a";
+
+/// A config with sso-session `corp` and profiles `dev` (111111111111/Dev),
+/// `prod` (222222222222/Admin) and a legacy profile `legacy` (333333333333/Ops).
+pub const CONFIG: &str = "\
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+
+[profile dev]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = Dev
+region = us-east-1
+
+[profile prod]
+sso_session = corp
+sso_account_id = 222222222222
+sso_role_name = Admin
+
+[profile legacy]
+sso_start_url = https://legacy.awsapps.com/start
+sso_region = us-east-2
+sso_account_id = 333333333333
+sso_role_name = Ops
+
+[profile plain]
+region = us-west-2
+";
+
+pub struct Home {
+    pub dir: tempfile::TempDir,
+    pub portal: FakePortal,
+    pub extra_env: Vec<(String, String)>,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn all_output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+pub fn sha1_hex(s: &str) -> String {
+    sha1_smol::Sha1::from(s).hexdigest()
+}
+
+/// An RFC 3339 time `secs` from now.
+pub fn in_secs(secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(secs))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl Home {
+    /// A home with CONFIG, a valid token for session `corp`, and a portal that
+    /// grants every role in CONFIG.
+    pub fn new() -> Self {
+        let home = Self::bare();
+        home.write(".aws/config", CONFIG);
+        home.portal.add_token(TOKEN);
+        home.portal.grant("111111111111", "Dev");
+        home.portal.grant("222222222222", "Admin");
+        home.portal.grant("333333333333", "Ops");
+        home.cache_session_token("corp", TOKEN, &in_secs(3600));
+        home
+    }
+
+    /// A home with nothing in it and a portal with no tokens or grants.
+    pub fn bare() -> Self {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+            portal: FakePortal::start(),
+            extra_env: Vec::new(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, contents).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    pub fn credentials(&self) -> String {
+        self.read(".aws/credentials")
+    }
+
+    pub fn mode(&self, rel: &str) -> u32 {
+        std::fs::metadata(self.path(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    /// A token as the AWS CLI caches it for sso-session `session`.
+    pub fn cache_session_token(&self, session: &str, token: &str, expires_at: &str) {
+        self.write(
+            &format!(".aws/sso/cache/{}.json", sha1_hex(session)),
+            serde_json::json!({
+                "startUrl": START_URL,
+                "region": REGION,
+                "accessToken": token,
+                "expiresAt": expires_at,
+            })
+            .to_string(),
+        );
+    }
+
+    /// A token as the AWS CLI caches it for a legacy profile's start URL.
+    pub fn cache_legacy_token(&self, start_url: &str, region: &str, token: &str, expires_at: &str) {
+        self.write(
+            &format!(".aws/sso/cache/{}.json", sha1_hex(start_url)),
+            serde_json::json!({
+                "startUrl": start_url,
+                "region": region,
+                "accessToken": token,
+                "expiresAt": expires_at,
+            })
+            .to_string(),
+        );
+    }
+
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.extra_env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssosync"));
+        cmd.args(args)
+            .env_clear()
+            .env("HOME", self.dir.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_ENDPOINT_URL_SSO", self.portal.url())
+            .env("AWS_ENDPOINT_URL_SSO_OIDC", self.portal.url())
+            .env("AWS_ENDPOINT_URL_STS", self.portal.url())
+            .env("TZ", "UTC");
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().unwrap())
+    }
+
+    /// Starts one run per argument list, all at once (stdin closed), and waits for
+    /// them all: concurrent runs against the same HOME.
+    pub fn run_all<S: AsRef<str>>(&self, runs: &[Vec<S>]) -> Vec<Run> {
+        let children: Vec<_> = runs
+            .iter()
+            .map(|args| {
+                let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+                self.command(&args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|child| Run::from(child.wait_with_output().unwrap()))
+            .collect()
+    }
+
+    /// The credentials the portal issued for `account/role`, newest last.
+    pub fn issued_for(&self, account: &str, role: &str) -> Vec<IssuedCredentials> {
+        self.portal
+            .issued()
+            .into_iter()
+            .filter(|c| c.account_id == account && c.role_name == role)
+            .collect()
+    }
+
+    pub fn last_issued(&self, account: &str, role: &str) -> IssuedCredentials {
+        self.issued_for(account, role)
+            .pop()
+            .expect("credentials were issued")
+    }
+
+    /// Every secret value the portal handed out, plus the access token.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut all = vec![TOKEN.to_string()];
+        for c in self.portal.issued() {
+            all.push(c.secret_access_key);
+            all.push(c.session_token);
+        }
+        all
+    }
+}
