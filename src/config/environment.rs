@@ -42,7 +42,7 @@ impl Environment {
     pub fn home(&self) -> Result<PathBuf> {
         self.var("HOME")
             .map(PathBuf::from)
-            .or_else(dirs::home_dir)
+            .or_else(std::env::home_dir)
             .ok_or_else(|| anyhow!("cannot find the home directory; set HOME"))
     }
 

@@ -11,10 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use tokio::runtime::Runtime;
 
-use crate::auth::oidc;
-use crate::auth::token_cache::{self, CachedToken, TokenCache, TokenProblem};
+use crate::auth::token_cache::TokenCache;
 use crate::aws::RoleCredentials;
 use crate::aws::clients::{self, ClientFactory, ClientSettings};
 use crate::aws::portal::{self, PortalError};
@@ -23,13 +21,9 @@ use crate::config::environment::Environment;
 use crate::config::profiles::{ChainedProfile, SignIn, SsoProfile};
 use crate::engine::limiter::{Limiter, THROTTLE_ROUNDS, throttle_pause};
 use crate::engine::outcome::{FailureKind, Outcome};
+use crate::engine::tokens::{self, Refresher, TokenPlan};
 use crate::secret::Secret;
 use crate::store::credentials::is_storable;
-use crate::store::safe_write;
-use crate::timefmt::format_utc;
-
-/// Tokens expiring sooner than this are refreshed first, as the SDKs do.
-const REFRESH_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// A profile whose credentials must be fetched.
 #[derive(Clone, Debug)]
@@ -72,13 +66,6 @@ pub struct FetchSettings {
 /// Per profile name: its credentials, or the outcome that replaces them.
 pub type Fetched = HashMap<String, Result<RoleCredentials, Outcome>>;
 
-/// What a sign-in's token is good for, decided before any network call.
-enum TokenPlan {
-    Use(Secret),
-    Refresh(CachedToken),
-    Unusable(Outcome),
-}
-
 pub fn fetch(
     env: &Environment,
     settings: &FetchSettings,
@@ -101,7 +88,7 @@ pub fn fetch(
         if plans.contains_key(&root.sign_in) {
             continue;
         }
-        let plan = plan_token(env, &mut cache, root, now);
+        let plan = tokens::plan(env, &mut cache, root, now);
         plans.insert(root.sign_in.clone(), plan);
     }
     warnings.append(&mut cache.warnings);
@@ -114,22 +101,21 @@ pub fn fetch(
             env,
             settings.timeout,
         )));
+        let refresher = Refresher {
+            env,
+            runtime: &runtime,
+            clients: &clients,
+            now,
+        };
         let mut tokens: HashMap<SignIn, Result<Secret, Outcome>> = HashMap::new();
         for (sign_in, plan) in plans {
             let token = match plan {
                 TokenPlan::Use(token) => Ok(token),
                 TokenPlan::Unusable(outcome) => Err(outcome),
                 TokenPlan::Refresh(_) if settings.dry_run => Err(Outcome::WouldRefresh),
-                TokenPlan::Refresh(cached) => refresh(
-                    env,
-                    &runtime,
-                    &clients,
-                    &sign_in,
-                    roots_login(&roots, &sign_in),
-                    cached,
-                    now,
-                    warnings,
-                ),
+                TokenPlan::Refresh(cached) => {
+                    refresher.refresh(&sign_in, roots_login(&roots, &sign_in), cached, warnings)
+                }
             };
             tokens.insert(sign_in, token);
         }
@@ -184,125 +170,6 @@ fn roots_login(roots: &[&SsoProfile], sign_in: &SignIn) -> String {
         .find(|r| &r.sign_in == sign_in)
         .map(|r| sign_in.login_hint(&r.name))
         .unwrap_or_default()
-}
-
-fn plan_token(
-    env: &Environment,
-    cache: &mut TokenCache,
-    root: &SsoProfile,
-    now: DateTime<Utc>,
-) -> TokenPlan {
-    let fix = root.sign_in.login_hint(&root.name);
-    let cached = match cache.token(&root.sign_in) {
-        Ok(cached) => cached,
-        Err(TokenProblem::Missing) => {
-            return TokenPlan::Unusable(Outcome::failed(
-                FailureKind::Login,
-                format!(
-                    "no SSO token cached for {}; {fix}",
-                    root.sign_in.start_url()
-                ),
-            ));
-        }
-        Err(TokenProblem::Unreadable { path, reason }) => {
-            return TokenPlan::Unusable(Outcome::failed(
-                FailureKind::Login,
-                format!(
-                    "cannot use token cache {} ({reason}); {fix}",
-                    env.display_path(&path)
-                ),
-            ));
-        }
-    };
-    let window = chrono::Duration::from_std(REFRESH_WINDOW).unwrap_or_default();
-    tracing::debug!(
-        sign_in = %root.sign_in.cache_identifier(),
-        cache = %env.display_path(&cached.path),
-        expires = %format_utc(cached.expires_at),
-        refreshable = cached.refreshable(now),
-        "using cached SSO token"
-    );
-    if cached.expires_at > now + window {
-        TokenPlan::Use(cached.token)
-    } else if cached.refreshable(now) {
-        TokenPlan::Refresh(cached)
-    } else if cached.expires_at > now {
-        TokenPlan::Use(cached.token)
-    } else {
-        TokenPlan::Unusable(Outcome::failed(
-            FailureKind::Login,
-            format!(
-                "the SSO token expired at {}; {fix}",
-                format_utc(cached.expires_at)
-            ),
-        ))
-    }
-}
-
-/// Refreshes a token under a lock on its cache file, so concurrent runs refresh once
-/// and never lose a rotated refresh token: after the lock, re-read; another run may
-/// have refreshed already.
-#[allow(clippy::too_many_arguments)]
-fn refresh(
-    env: &Environment,
-    runtime: &Runtime,
-    clients: &ClientFactory,
-    sign_in: &SignIn,
-    fix: String,
-    cached: CachedToken,
-    now: DateTime<Utc>,
-    warnings: &mut Vec<String>,
-) -> Result<Secret, Outcome> {
-    let shown = env.display_path(&cached.path);
-    let login = |why: String| {
-        Outcome::failed(
-            FailureKind::Login,
-            format!("cannot refresh the SSO token: {why}; {fix}"),
-        )
-    };
-    let _lock = safe_write::lock(&cached.path, Duration::from_secs(60))
-        .map_err(|e| login(format!("{e:#}")))?;
-    // A refresh killed mid-write leaves a temp file holding tokens: clear it.
-    safe_write::remove_stale_temp_files(&cached.path);
-    let current = match token_cache::read_token_file(&cached.path) {
-        Ok(Some(current)) => current,
-        Ok(None) => return Err(login(format!("{shown} disappeared"))),
-        Err(TokenProblem::Unreadable { reason, .. }) => {
-            return Err(login(format!("{shown}: {reason}")));
-        }
-        Err(TokenProblem::Missing) => return Err(login(format!("{shown} disappeared"))),
-    };
-    let window = chrono::Duration::from_std(REFRESH_WINDOW).unwrap_or_default();
-    if current.expires_at > now + window {
-        tracing::debug!(cache = %shown, "another process refreshed the token already");
-        return Ok(current.token);
-    }
-    let Some(material) = current
-        .refresh
-        .as_ref()
-        .filter(|_| current.refreshable(now))
-    else {
-        return Err(login("the token has no current client registration".into()));
-    };
-    let client = clients.oidc(sign_in.region());
-    let refreshed = runtime
-        .block_on(oidc::refresh(
-            &client,
-            &material.client_id,
-            &material.client_secret,
-            &material.refresh_token,
-            now,
-        ))
-        .map_err(login)?;
-    tracing::info!(cache = %shown, expires = %format_utc(refreshed.expires_at), "refreshed the SSO token");
-    if let Err(e) = token_cache::write_refreshed(&cached.path, &refreshed) {
-        // The new token still works for this run; the next run will need a login
-        // if the refresh token was rotated.
-        warnings.push(format!(
-            "cannot write the refreshed token back to {shown}: {e:#}"
-        ));
-    }
-    Ok(refreshed.access_token)
 }
 
 /// A GetRoleCredentials call to make again: which root, which round, and when.

@@ -1,5 +1,6 @@
 //! A sync, from selected profiles to written entries: decide what each profile
-//! needs (`plan`), fetch what is stale (`fetch`, paced by `limiter`), apply the
+//! needs (`plan`), fetch what is stale (`fetch`, with each sign-in's token from
+//! `tokens`, paced by `limiter`), apply the
 //! edit through `store::apply`, and hand back one result per profile (`outcome`).
 //! The engine prints nothing: commands report what it returns.
 
@@ -7,6 +8,7 @@ pub mod fetch;
 pub mod limiter;
 pub mod outcome;
 pub mod plan;
+pub mod tokens;
 
 pub use outcome::{FailureKind, Outcome, SyncReport};
 pub use plan::{Mode, SyncOptions, Syncer};
