@@ -12,6 +12,14 @@
 //! should cost time linear in the file size (parse, render) or in the size of the
 //! sections it touches (lookups, edits); BENCHMARKS.md lists the results.
 
+// A benchmark, not shipped: inputs are built to be valid.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

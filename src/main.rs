@@ -1,3 +1,6 @@
+//! The `ssosync` binary: hands the process's arguments and environment to
+//! `ssosync::run` and exits with its code. Everything else is in the library.
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

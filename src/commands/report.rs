@@ -98,8 +98,8 @@ pub fn print_json(report: &SyncReport, exit: Exit) {
         "warnings": report.warnings,
         "exit_code": exit.code(),
     });
-    if let Some((before, after)) = &report.preview {
-        doc["diff"] = Value::String(redacted_diff(before, after));
+    if let (Some((before, after)), Some(fields)) = (&report.preview, doc.as_object_mut()) {
+        fields.insert("diff".into(), Value::String(redacted_diff(before, after)));
     }
     println!("{doc}");
 }
@@ -123,7 +123,9 @@ pub fn redacted_diff(before: &str, after: &str) -> String {
     }
     out.push_str("--- credentials\n+++ credentials (after ssosync)\n");
     for group in diff.grouped_ops(3) {
-        let (first, last) = (&group[0], &group[group.len() - 1]);
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
         let old = first.old_range().start..last.old_range().end;
         let new = first.new_range().start..last.new_range().end;
         out.push_str(&format!(

@@ -283,7 +283,8 @@ fn resolve_chain(
         }
         seen.push(current);
         let Some(props) = set.profiles.get(current) else {
-            let from = seen[seen.len() - 2];
+            // `current` came from the profile before it: `seen` holds both.
+            let from = seen.iter().rev().nth(1).copied().unwrap_or(name);
             return ProfileKind::Misconfigured(format!(
                 "source_profile `{current}` (of profile {from}) does not exist; fix source_profile in [profile {from}]"
             ));

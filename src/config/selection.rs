@@ -152,11 +152,12 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     let n: Vec<char> = name.chars().collect();
     let (mut pi, mut ni) = (0, 0);
     let mut backtrack: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+    while let Some(&c) = n.get(ni) {
+        let at = p.get(pi).copied();
+        if at == Some('?') || at == Some(c) {
             pi += 1;
             ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if at == Some('*') {
             backtrack = Some((pi, ni));
             pi += 1;
         } else if let Some((bp, bn)) = backtrack {
@@ -167,7 +168,7 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p.get(pi..).unwrap_or_default().iter().all(|&c| c == '*')
 }
 
 #[cfg(test)]

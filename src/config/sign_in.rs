@@ -101,7 +101,11 @@ fn session_target(
     config: &ProfileConfig,
     shown: &str,
 ) -> anyhow::Result<SignInTarget> {
-    let section = &set.sso_sessions[name];
+    let section = set.sso_sessions.get(name).ok_or_else(|| {
+        anyhow!(
+            "there is no [sso-session {name}] in {shown}; add one (`aws configure sso-session`)"
+        )
+    })?;
     let value = |key: &str| {
         section
             .get(key)

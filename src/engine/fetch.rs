@@ -153,9 +153,13 @@ pub fn fetch(
         }
         for w in wanted {
             if let Wanted::Chained(c) = w {
-                let root = results[&c.root.name]
-                    .clone()
-                    .map_err(|o| from_source(&c.root.name, o));
+                let root = match results.get(&c.root.name) {
+                    Some(root) => root.clone().map_err(|o| from_source(&c.root.name, o)),
+                    None => Err(Outcome::failed(
+                        FailureKind::Portal,
+                        "internal: the chain's source was not fetched",
+                    )),
+                };
                 results.insert(c.name.clone(), root);
             }
         }
@@ -209,11 +213,13 @@ async fn fetch_roots(
     // First rounds, in order: the roots with a usable token.
     let mut fresh = Vec::with_capacity(roots.len());
     for (i, root) in roots.iter().enumerate() {
-        match &tokens[&root.sign_in] {
-            Ok(_) => fresh.push(i),
-            Err(outcome) => {
+        match tokens.get(&root.sign_in) {
+            Some(Ok(_)) => fresh.push(i),
+            Some(Err(outcome)) => {
                 results.insert(root.name.clone(), Err(outcome.clone()));
             }
+            // Left for the "did not finish" failure below.
+            None => {}
         }
     }
     let mut fresh = fresh.into_iter();
@@ -239,8 +245,10 @@ async fn fetch_roots(
                     None => break,
                 },
             };
-            let profile = roots[root];
-            let Ok(token) = &tokens[&profile.sign_in] else {
+            let Some(profile) = roots.get(root) else {
+                continue;
+            };
+            let Some(Ok(token)) = tokens.get(&profile.sign_in) else {
                 continue;
             };
             let region = profile.sign_in.region();
@@ -289,7 +297,9 @@ async fn fetch_roots(
         let Some(Ok(done)) = joined else {
             continue;
         };
-        let profile = roots[done.root];
+        let Some(profile) = roots.get(done.root) else {
+            continue;
+        };
         if matches!(done.result, Err(PortalError::Throttled)) {
             // The calls still in flight, and this one.
             limiter.throttled(done.seq, tasks.len() + 1);
@@ -396,14 +406,26 @@ async fn walk_chains(
             if known.contains_key(&hop.profile) || !started.insert(hop.profile.clone()) {
                 continue;
             }
-            let source = if level == 0 {
-                &chain.root.name
-            } else {
-                &chain.hops[level - 1].profile
+            let source = match level.checked_sub(1) {
+                None => &chain.root.name,
+                Some(previous) => match chain.hops.get(previous) {
+                    Some(hop) => &hop.profile,
+                    None => continue,
+                },
             };
-            let source_creds = match &known[source] {
-                Ok(creds) => creds.clone(),
-                Err(outcome) => {
+            let source_creds = match known.get(source) {
+                Some(Ok(creds)) => creds.clone(),
+                None => {
+                    known.insert(
+                        hop.profile.clone(),
+                        Err(Outcome::failed(
+                            FailureKind::Portal,
+                            format!("internal: {source} was not fetched"),
+                        )),
+                    );
+                    continue;
+                }
+                Some(Err(outcome)) => {
                     // Name the root once; deeper hops pass its failure on as it is.
                     let outcome = if level == 0 {
                         from_source(source, outcome.clone())

@@ -1,3 +1,4 @@
+mod architecture;
 mod chains;
 mod commands;
 mod entry_properties;
