@@ -146,7 +146,8 @@ pub fn select(specs: &[ProfileSpec], config: &ProfileConfig) -> Result<Vec<Targe
         .collect())
 }
 
-/// `*` matches any run of characters, `?` any one character.
+/// `*` matches any run of characters, `?` any one character: all `-p` needs, so
+/// no glob crate (their `[…]` classes and path rules would surprise here).
 pub fn glob_match(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();

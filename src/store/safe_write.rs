@@ -4,6 +4,9 @@
 //! fsync the folder. The lock is a separate hidden file beside the target
 //! (`.NAME.ssosync.lock`), because the rename swaps the target's inode; it is never
 //! deleted, so two processes can never hold locks on different inodes.
+//!
+//! Hand-written rather than `tempfile`: its `persist` is a bare rename (no fsync of
+//! the file or the folder) and replaces a symlink instead of writing through it.
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::Write;
