@@ -113,7 +113,11 @@ impl ProfileFile {
         let mut state = ClassifyState::default();
         for (i, scanned) in LineScan::new(body.as_bytes()).enumerate() {
             let (len, eol) = match scanned.newline {
-                true if body.as_bytes()[..scanned.end].ends_with(b"\r") => {
+                true if body
+                    .as_bytes()
+                    .get(..scanned.end)
+                    .is_some_and(|b| b.ends_with(b"\r")) =>
+                {
                     (scanned.end - scanned.start - 1, Eol::CrLf)
                 }
                 true => (scanned.end - scanned.start, Eol::Lf),
@@ -151,9 +155,10 @@ impl ProfileFile {
         &self.source
     }
 
-    /// The text of line `i`, without its line ending.
+    /// The text of line `i`, without its line ending (empty past the last line).
+    #[inline]
     pub(super) fn text(&self, i: usize) -> &str {
-        line_text(&self.source, &self.lines[i])
+        self.lines.get(i).map_or("", |l| line_text(&self.source, l))
     }
 
     /// The file's text, byte for byte as parsed plus any edits.
@@ -194,12 +199,15 @@ impl ProfileFile {
         self.bom
     }
 
-    /// Section number `s` (in file order).
+    /// Section number `s` (in file order). Past the last section, an empty one
+    /// at the end of the file, with no header and no lines.
+    #[inline]
     pub(super) fn section(&self, s: usize) -> Section<'_> {
+        let end_of_file = self.lines.len();
         Section {
             file: self,
-            header: self.headers[s],
-            end: self.headers.get(s + 1).copied().unwrap_or(self.lines.len()),
+            header: self.headers.get(s).copied().unwrap_or(end_of_file),
+            end: self.headers.get(s + 1).copied().unwrap_or(end_of_file),
         }
     }
 
@@ -265,8 +273,9 @@ impl ProfileFile {
             .chain(scanned.into_iter().flatten())
     }
 
+    #[inline]
     pub(super) fn property_key(&self, i: usize) -> Option<&str> {
-        let line = &self.lines[i];
+        let line = self.lines.get(i)?;
         match &line.kind {
             LineKind::Property { key, .. } => Some(key_text(line_text(&self.source, line), key)),
             _ => None,
@@ -279,6 +288,7 @@ impl ProfileFile {
     }
 }
 
+#[inline]
 pub(super) fn line_text<'a>(source: &'a str, line: &'a Line) -> &'a str {
     match &line.text {
         Text::Source(range) => &source[range.clone()],
@@ -287,12 +297,16 @@ pub(super) fn line_text<'a>(source: &'a str, line: &'a Line) -> &'a str {
 }
 
 impl<'a> Section<'a> {
-    /// The raw text between the brackets, with header comments removed.
+    /// The raw text between the brackets, with header comments removed (empty
+    /// for a section past the last one, which has no header).
+    #[inline]
     pub fn header_text(&self) -> &'a str {
-        let line = &self.file.lines[self.header];
+        let Some(line) = self.file.lines.get(self.header) else {
+            return "";
+        };
         match &line.kind {
             LineKind::Header { name } => &line_text(&self.file.source, line)[name.clone()],
-            _ => unreachable!("section starts at a header"),
+            _ => "",
         }
     }
 
@@ -305,10 +319,23 @@ impl<'a> Section<'a> {
         section_name(self.header_text(), kind)
     }
 
+    /// The lines after the header, up to the next section.
+    #[inline]
+    pub(super) fn body(&self) -> &'a [Line] {
+        self.file
+            .lines
+            .get(self.header + 1..self.end)
+            .unwrap_or_default()
+    }
+
+    #[inline]
     pub(super) fn property_lines(self) -> impl Iterator<Item = usize> + 'a {
-        let file = self.file;
-        (self.header + 1..self.end)
-            .filter(move |&i| matches!(file.lines[i].kind, LineKind::Property { .. }))
+        let first = self.header + 1;
+        self.body()
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| matches!(l.kind, LineKind::Property { .. }))
+            .map(move |(n, _)| first + n)
     }
 }
 

@@ -3,7 +3,7 @@
 //! comments, line endings, a missing final newline) stays exactly as it was, and
 //! keeping the header list and the section index in step with the moved lines.
 
-use super::document::{Eol, Line, ProfileFile, Section, Text, line_text};
+use super::document::{Eol, Line, ProfileFile, Text, line_text};
 use super::index::name_hash;
 use super::syntax::{Key, LineKind, WHITESPACE, trim_start_ws, trim_ws};
 
@@ -17,24 +17,11 @@ impl ProfileFile {
             .unwrap_or(Eol::Lf)
     }
 
-    /// The ending to give line `line` when a line follows it: `eol`, except that a
-    /// line ending in a bare `\r` (only possible as the unterminated last line, where
-    /// the `\r` is part of its text) gets `\r\n`, so that `\r` stays in its text
-    /// and is not read back as half of a CRLF.
-    fn ending_after(&self, line: usize, eol: Eol) -> Eol {
-        let l = &self.lines[line];
-        match l.eol {
-            Eol::None if line_text(&self.source, l).ends_with('\r') => Eol::CrLf,
-            Eol::None => eol,
-            kept => kept,
-        }
-    }
-
     /// Moves the headers after line `line` by `delta` lines (lines were inserted
     /// or removed there).
     fn shift_headers(&mut self, line: usize, delta: isize) {
         let first = self.headers.partition_point(|&h| h <= line);
-        for h in &mut self.headers[first..] {
+        for h in self.headers.get_mut(first..).unwrap_or_default() {
             *h = h.wrapping_add_signed(delta);
         }
     }
@@ -43,8 +30,11 @@ impl ProfileFile {
     fn insert_lines(&mut self, after: usize, texts: Vec<String>, kinds: Vec<LineKind>) {
         let eol = self.preferred_eol();
         let at = after + 1;
-        let ending = self.ending_after(after, eol);
-        let moved_eol = std::mem::replace(&mut self.lines[after].eol, ending);
+        let Some(line) = self.lines.get_mut(after) else {
+            return;
+        };
+        let ending = ending_after(&self.source, line, eol);
+        let moved_eol = std::mem::replace(&mut line.eol, ending);
         let count = texts.len();
         let new_lines = texts
             .into_iter()
@@ -93,18 +83,14 @@ impl ProfileFile {
             Some(&last) => match self.last_property(&exact, key) {
                 Some(i) => self.replace_value(i, value),
                 None => {
-                    let Section {
-                        header: start, end, ..
-                    } = self.section(last);
-                    let after = (start..end)
-                        .rev()
-                        .find(|&i| {
-                            matches!(
-                                self.lines[i].kind,
-                                LineKind::Property { .. } | LineKind::Continuation
-                            )
+                    let section = self.section(last);
+                    let after = section
+                        .body()
+                        .iter()
+                        .rposition(|l| {
+                            matches!(l.kind, LineKind::Property { .. } | LineKind::Continuation)
                         })
-                        .unwrap_or(start);
+                        .map_or(section.header, |n| section.header + 1 + n);
                     let text = format!("{key} = {value}");
                     let kind = LineKind::Property {
                         key: Key::Span(0..key.len()),
@@ -144,10 +130,8 @@ impl ProfileFile {
     /// Appends `[header]` with `entries` at the end, one blank line before it.
     pub fn append_section(&mut self, header: &str, entries: &[(&str, &str)]) {
         let eol = self.preferred_eol();
-        if let Some(last) = self.lines.len().checked_sub(1)
-            && self.lines[last].eol == Eol::None
-        {
-            self.lines[last].eol = self.ending_after(last, eol);
+        if let Some(last) = self.lines.last_mut() {
+            last.eol = ending_after(&self.source, last, eol);
         }
         let needs_blank = self
             .lines
@@ -187,14 +171,15 @@ impl ProfileFile {
     /// The continuation lines of property line `i`. The SDKs skip comment and blank
     /// lines, so an indented line after them still continues the value.
     fn continuation_lines(&self, i: usize) -> Vec<usize> {
-        (i + 1..self.lines.len())
-            .take_while(|&j| {
-                !matches!(
-                    self.lines[j].kind,
-                    LineKind::Property { .. } | LineKind::Header { .. }
-                )
+        self.lines
+            .iter()
+            .enumerate()
+            .skip(i + 1)
+            .take_while(|(_, l)| {
+                !matches!(l.kind, LineKind::Property { .. } | LineKind::Header { .. })
             })
-            .filter(|&j| self.lines[j].kind == LineKind::Continuation)
+            .filter(|(_, l)| l.kind == LineKind::Continuation)
+            .map(|(j, _)| j)
             .collect()
     }
 
@@ -207,8 +192,9 @@ impl ProfileFile {
             if j + 1 == self.lines.len()
                 && j > 0
                 && !self.text(j - 1).trim_matches(WHITESPACE).is_empty()
+                && let [.., before, last] = self.lines.as_mut_slice()
             {
-                self.lines[j - 1].eol = self.lines[j].eol;
+                before.eol = last.eol;
             }
             self.lines.remove(j);
             self.shift_headers(j, -1);
@@ -218,14 +204,18 @@ impl ProfileFile {
     /// Replaces the value of property line `i` (and drops its continuation lines),
     /// keeping the key's spelling and the spacing around `=`. A trailing comment
     /// moves to its own line just above: botocore and the AWS CLI read an inline
-    /// comment as part of the value.
+    /// comment as part of the value. (A line that is no property has no value to
+    /// replace.)
     fn replace_value(&mut self, i: usize, value: &str) {
         let continuations = self.continuation_lines(i);
         self.remove_line_set(&continuations);
-        let old = self.text(i);
-        let LineKind::Property { key, value: range } = &self.lines[i].kind else {
-            unreachable!("replace_value on a non-property line");
+        let Some(line) = self.lines.get(i) else {
+            return;
         };
+        let LineKind::Property { key, value: range } = &line.kind else {
+            return;
+        };
+        let old = line_text(&self.source, line);
         let mut prefix = old[..range.start].to_string();
         let suffix = &old[range.end..];
         if range.is_empty() && !prefix.ends_with(WHITESPACE) {
@@ -243,7 +233,9 @@ impl ProfileFile {
             key: key.clone(),
             value: prefix.len()..prefix.len() + value.len(),
         };
-        let line = &mut self.lines[i];
+        let Some(line) = self.lines.get_mut(i) else {
+            return;
+        };
         line.kind = kind;
         line.text = Text::Owned(text);
         if let Some(comment) = comment {
@@ -258,6 +250,18 @@ impl ProfileFile {
             );
             self.shift_headers(i - 1, 1);
         }
+    }
+}
+
+/// The ending to give `line` when a line follows it: `eol`, except that a line
+/// ending in a bare `\r` (only possible as the unterminated last line, where the
+/// `\r` is part of its text) gets `\r\n`, so that `\r` stays in its text and is
+/// not read back as half of a CRLF. A line that has its ending keeps it.
+fn ending_after(source: &str, line: &Line, eol: Eol) -> Eol {
+    match line.eol {
+        Eol::None if line_text(source, line).ends_with('\r') => Eol::CrLf,
+        Eol::None => eol,
+        kept => kept,
     }
 }
 

@@ -28,22 +28,27 @@ impl Index {
     }
 
     /// The first section with hash `hash`, or [`NONE`].
+    #[inline]
     pub(super) fn first(&self, hash: u64) -> usize {
         self.chains.get(&hash).map_or(NONE, |&(first, _)| first)
     }
 
     /// The next section after `s` with the same hash, or [`NONE`].
+    #[inline]
     pub(super) fn after(&self, s: usize) -> usize {
-        self.next[s]
+        self.next.get(s).copied().unwrap_or(NONE)
     }
 
     /// Adds the next section, whose hash is `hash`.
+    #[inline]
     pub(super) fn push(&mut self, hash: u64) {
         let section = self.next.len();
         self.next.push(NONE);
         match self.chains.get_mut(&hash) {
             Some((_, last)) => {
-                self.next[*last] = section;
+                if let Some(next) = self.next.get_mut(*last) {
+                    *next = section;
+                }
                 *last = section;
             }
             None => {
@@ -53,6 +58,7 @@ impl Index {
     }
 }
 
+#[inline]
 pub(super) fn name_hash(name: &str) -> u64 {
     let mut hasher = FxHasher::default();
     name.hash(&mut hasher);
@@ -66,12 +72,14 @@ pub(super) fn name_hash(name: &str) -> u64 {
 struct FxHasher(u64);
 
 impl FxHasher {
+    #[inline]
     fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 }
 
 impl Hasher for FxHasher {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
@@ -82,23 +90,29 @@ impl Hasher for FxHasher {
         let rest = chunks.remainder();
         if !rest.is_empty() {
             let mut word = [0; 8];
-            word[..rest.len()].copy_from_slice(rest);
+            if let Some(head) = word.get_mut(..rest.len()) {
+                head.copy_from_slice(rest);
+            }
             self.add(u64::from_le_bytes(word));
         }
     }
 
+    #[inline]
     fn write_u8(&mut self, byte: u8) {
         self.add(u64::from(byte));
     }
 
+    #[inline]
     fn write_u64(&mut self, word: u64) {
         self.add(word);
     }
 
+    #[inline]
     fn write_usize(&mut self, word: usize) {
         self.add(word as u64);
     }
 
+    #[inline]
     fn finish(&self) -> u64 {
         // The multiply leaves the low bits depending on the low bits of the input
         // only, and hash tables pick buckets by the low bits: fold the high bits in

@@ -22,6 +22,7 @@ pub(super) struct LineScan<'a> {
 }
 
 impl<'a> LineScan<'a> {
+    #[inline]
     pub(super) fn new(bytes: &'a [u8]) -> Self {
         LineScan { bytes, pos: 0 }
     }
@@ -30,6 +31,7 @@ impl<'a> LineScan<'a> {
 impl Iterator for LineScan<'_> {
     type Item = ScannedLine;
 
+    #[inline]
     fn next(&mut self) -> Option<ScannedLine> {
         let bytes = self.bytes;
         let start = self.pos;
@@ -43,8 +45,7 @@ impl Iterator for LineScan<'_> {
         let mut at = start;
         let mut end = None;
         // Until the first comment mark: look for a newline or a mark.
-        while at + 8 <= bytes.len() {
-            let v = word_at(bytes, at);
+        while let Some(v) = word_at(bytes, at) {
             // One branch for the three tests.
             let (n, h, m) = (v ^ newline, v ^ hash, v ^ semi);
             let any = (n.wrapping_sub(ONES) & !n)
@@ -69,8 +70,8 @@ impl Iterator for LineScan<'_> {
         }
         // After it: only the newline matters.
         if end.is_none() && mark.is_some() {
-            while at + 8 <= bytes.len() {
-                let v = word_at(bytes, at) ^ newline;
+            while let Some(word) = word_at(bytes, at) {
+                let v = word ^ newline;
                 if has_zero_byte(v) {
                     end = Some(at + zero_bytes(v).trailing_zeros() as usize / 8);
                     break;
@@ -105,6 +106,7 @@ impl Iterator for LineScan<'_> {
 }
 
 /// How many `\n` bytes `bytes` holds, eight bytes at a time.
+#[inline]
 pub(super) fn count_newlines(bytes: &[u8]) -> usize {
     let mut chunks = bytes.chunks_exact(8);
     let mut count = 0;

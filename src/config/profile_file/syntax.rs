@@ -30,6 +30,7 @@ pub enum SectionName {
 }
 
 /// Whether `name` is a profile name the Rust SDK accepts.
+#[inline]
 pub fn is_valid_identifier(name: &str) -> bool {
     // Every allowed character is ASCII, so bytes can be checked one by one.
     !name.is_empty()
@@ -40,6 +41,7 @@ pub fn is_valid_identifier(name: &str) -> bool {
 }
 
 /// What a header means, following the SDKs' normalisation rules.
+#[inline]
 pub(super) fn section_name(header: &str, kind: FileKind) -> SectionName {
     let header = trim_ws(header);
     let (prefix, name) = match header.split_once(WHITESPACE) {
@@ -66,6 +68,7 @@ pub(super) enum Key {
     Lowered(Box<str>),
 }
 
+#[inline]
 pub(super) fn key_text<'a>(text: &'a str, key: &'a Key) -> &'a str {
     match key {
         Key::Span(range) => &text[range.clone()],
@@ -98,6 +101,7 @@ pub(super) struct ClassifyState {
 impl ClassifyState {
     /// The kind of the next line, `text`, enforcing the SDK parser's errors. `mark`
     /// is the first `#` or `;` in it, if any.
+    #[inline]
     pub(super) fn classify(
         &mut self,
         text: &str,
@@ -153,6 +157,7 @@ impl ClassifyState {
 
 /// `[name] # comment` → the byte range of `name` (untrimmed inside the brackets,
 /// as the SDKs keep it).
+#[inline]
 fn parse_header(text: &str) -> Option<Range<usize>> {
     let cut = text.find(['#', ';']).map_or(text, |i| &text[..i]);
     let trimmed = trim_ws(cut);
@@ -163,6 +168,7 @@ fn parse_header(text: &str) -> Option<Range<usize>> {
 
 /// `key = value # comment` → (byte range of the key as written, byte range of
 /// `value`), both in `text`. `first_mark` is the first `#` or `;` in `text`.
+#[inline]
 fn parse_property(
     text: &str,
     first_mark: Option<usize>,
@@ -192,6 +198,7 @@ fn parse_property(
 /// Where an inline comment starts: the first `#`/`;` after `leading` (the end of
 /// the indentation) whose preceding character is whitespace. `first` is the
 /// first `#`/`;` in the text, if any.
+#[inline]
 fn comment_start(text: &str, leading: usize, first: Option<usize>) -> Option<usize> {
     let mut next = first;
     while let Some(mark) = next {
@@ -203,12 +210,17 @@ fn comment_start(text: &str, leading: usize, first: Option<usize>) -> Option<usi
         {
             return Some(mark);
         }
-        next = find_mark(&text.as_bytes()[mark + 1..]).map(|p| mark + 1 + p);
+        next = text
+            .as_bytes()
+            .get(mark + 1..)
+            .and_then(find_mark)
+            .map(|p| mark + 1 + p);
     }
     None
 }
 
 /// The first `#` or `;` in `bytes`, looked for eight bytes at a time.
+#[inline]
 fn find_mark(bytes: &[u8]) -> Option<usize> {
     let mut chunks = bytes.chunks_exact(8);
     let mut at = 0;
@@ -230,12 +242,14 @@ fn find_mark(bytes: &[u8]) -> Option<usize> {
 
 /// `s` without leading spaces and tabs. These are ASCII, so cutting bytes keeps
 /// the text valid UTF-8 (and is much cheaper than a `char` pattern).
+#[inline]
 pub(super) fn trim_start_ws(s: &str) -> &str {
     let n = s.bytes().take_while(|&b| b == b' ' || b == b'\t').count();
     &s[n..]
 }
 
 /// `s` without trailing spaces and tabs.
+#[inline]
 fn trim_end_ws(s: &str) -> &str {
     let n = s
         .bytes()
@@ -246,6 +260,7 @@ fn trim_end_ws(s: &str) -> &str {
 }
 
 /// `s` without leading or trailing spaces and tabs.
+#[inline]
 pub(super) fn trim_ws(s: &str) -> &str {
     trim_end_ws(trim_start_ws(s))
 }

@@ -44,7 +44,7 @@ impl Properties {
         let file = section.file;
         // Room for everything at once: keys, values and joined continuation
         // lines take no more than the lines they come from.
-        let lines = &file.lines[section.header + 1..section.end];
+        let lines = section.body();
         self.text
             .reserve(lines.iter().map(|l| line_text(&file.source, l).len()).sum());
         self.entries.reserve(
@@ -55,7 +55,7 @@ impl Properties {
         );
         // Whether the last property was kept (its continuation lines join it).
         let mut keeping = false;
-        for line in &file.lines[section.header + 1..section.end] {
+        for line in lines {
             let text = line_text(&file.source, line);
             match &line.kind {
                 LineKind::Property { key, value } => {
@@ -146,7 +146,7 @@ impl<'a> Section<'a> {
     fn for_each_property(&self, mut f: impl FnMut(&'a str, String)) {
         let file = self.file;
         let mut pending: Option<(&'a str, String)> = None;
-        for line in &file.lines[self.header + 1..self.end] {
+        for line in self.body() {
             let text = line_text(&file.source, line);
             match &line.kind {
                 LineKind::Property { key, value } => {
@@ -185,23 +185,23 @@ impl<'a> Section<'a> {
     /// [`Section::get`] without a copy when the value is on one line (the usual
     /// case): continuation lines are joined with `\n` into a new string.
     pub fn value(&self, key: &str) -> Option<Cow<'a, str>> {
-        let file = self.file;
-        let i = (self.header + 1..self.end)
-            .rev()
-            .find(|&i| file.property_key(i) == Some(key))?;
-        let line = &file.lines[i];
-        let text = line_text(&file.source, line);
-        let LineKind::Property { value: range, .. } = &line.kind else {
-            unreachable!("found a property line");
-        };
+        let source = &self.file.source;
+        let lines = self.body();
+        let (n, text, range) = lines.iter().enumerate().rev().find_map(|(n, line)| {
+            let LineKind::Property { key: k, value } = &line.kind else {
+                return None;
+            };
+            let text = line_text(source, line);
+            (key_text(text, k) == key).then_some((n, text, value))
+        })?;
         let mut value = Cow::Borrowed(&text[range.clone()]);
-        for j in i + 1..self.end {
-            match &file.lines[j].kind {
+        for line in lines.iter().skip(n + 1) {
+            match &line.kind {
                 LineKind::Property { .. } | LineKind::Header { .. } => break,
                 LineKind::Continuation => {
                     let joined = value.to_mut();
                     joined.push('\n');
-                    joined.push_str(trim_ws(line_text(&file.source, &file.lines[j])));
+                    joined.push_str(trim_ws(line_text(source, line)));
                 }
                 LineKind::Trivia => {}
             }
