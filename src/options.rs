@@ -140,4 +140,21 @@ mod tests {
         assert_eq!(cli.sync.common.timeout, DEFAULT_TIMEOUT);
         assert_eq!(cli.sync.common.concurrency, DEFAULT_CONCURRENCY);
     }
+
+    #[test]
+    fn login_syncs_with_the_defaults_of_a_plain_sync() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).ok().unwrap();
+        let plain = SyncOptions::from(&parse(&["ssosync"]).sync);
+        let Some(crate::cli::Command::Login(login)) =
+            parse(&["ssosync", "login", "--force", "--region"]).command
+        else {
+            panic!("`ssosync login` must parse as the login command");
+        };
+        let after_login = SyncOptions::from(&login);
+        assert_eq!(after_login.concurrency, plain.concurrency);
+        assert_eq!(after_login.min_ttl, plain.min_ttl);
+        assert_eq!(after_login.timeout, plain.timeout);
+        assert_eq!(after_login.mode, plain.mode);
+        assert!(after_login.force && after_login.write_region);
+    }
 }
