@@ -9,6 +9,10 @@ use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::exit::{Exit, Fatal};
 use crate::timefmt::parse_duration;
 
+/// `ssosync --version`: the version, then the commit (from a git checkout) and
+/// the target it was built for (see build.rs).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SSOSYNC_BUILD"), ")");
+
 /// Requests in flight at once (`--concurrency`), a ceiling the throttle lowers.
 pub const DEFAULT_CONCURRENCY: u16 = 64;
 
@@ -21,7 +25,7 @@ pub const DEFAULT_CONCURRENCY: u16 = 64;
 #[derive(Debug, Parser)]
 #[command(
     name = "ssosync",
-    version,
+    version = VERSION,
     max_term_width = 100,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true

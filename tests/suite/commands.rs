@@ -172,6 +172,38 @@ fn export_is_evaluated_by_bash_and_reuses_a_fresh_entry() {
 }
 
 #[test]
+fn version_names_the_commit_and_the_target() {
+    let home = small_home();
+    let run = home.run(&["--version"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let line = run.stdout.trim_end();
+    let version = concat!("ssosync ", env!("CARGO_PKG_VERSION"), " (");
+    assert!(line.starts_with(version), "{line}");
+    let target = format!("{}-", std::env::consts::ARCH);
+    assert!(
+        line.contains(&target) && line.contains(std::env::consts::OS),
+        "{line}"
+    );
+    // Built from a git checkout (as here and in CI): the commit too.
+    let head = std::process::Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short=12",
+            "HEAD",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match head {
+        Some(commit) => assert!(line.contains(&format!("commit {commit}, ")), "{line}"),
+        None => assert!(!line.contains("commit"), "{line}"),
+    }
+}
+
+#[test]
 fn export_for_fish_is_sourced_by_a_real_fish() {
     let have_fish = std::process::Command::new("fish")
         .arg("--version")

@@ -1,0 +1,58 @@
+//! Build metadata for `ssosync --version`: the target triple, and the commit when
+//! the source is a git checkout (a build from the crates registry has no `.git`,
+//! so it says only the version and the target).
+
+use std::path::Path;
+use std::process::Command;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown target".into());
+    let build = match commit() {
+        Some(commit) => format!("commit {commit}, {target}"),
+        None => target,
+    };
+    println!("cargo:rustc-env=SSOSYNC_BUILD={build}");
+}
+
+/// The short commit of HEAD; `None` outside a git checkout or without git. (No
+/// "modified" flag: build.rs reruns when HEAD moves, not on every edit, so such a
+/// flag could be stale.)
+fn commit() -> Option<String> {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").ok()?;
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&manifest)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    // Only this package's own checkout: not a parent repository that happens to
+    // hold an unpacked crate.
+    let top = git(&["rev-parse", "--show-toplevel"])?;
+    if Path::new(&top) != Path::new(&manifest) {
+        return None;
+    }
+    // Rebuild when HEAD moves: HEAD itself, the branch it names, packed refs.
+    for path in ["HEAD", "packed-refs"] {
+        if let Some(file) = git(&["rev-parse", "--git-path", path]) {
+            println!(
+                "cargo:rerun-if-changed={}",
+                Path::new(&manifest).join(file).display()
+            );
+        }
+    }
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"])
+        && let Some(file) = git(&["rev-parse", "--git-path", &branch])
+    {
+        println!(
+            "cargo:rerun-if-changed={}",
+            Path::new(&manifest).join(file).display()
+        );
+    }
+    git(&["rev-parse", "--short=12", "HEAD"])
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Keeps the release setup valid (RELEASING.md): the crate packages and builds as
+# published, dist's plan matches the committed workflow, and a local dist build
+# produces the Linux archive with exactly the expected files, plus the installer
+# script and the Homebrew formula. .ci/run calls this.
+#
+#   scripts/dist-check.sh      # about 3 minutes after the test build (a release build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf 'dist-check: %s\n' "$*" >&2; }
+fail() {
+    say "FAILED: $*"
+    exit 1
+}
+
+say "cargo publish --dry-run"
+cargo publish --dry-run --locked --allow-dirty >&2
+
+# dist itself: the prebuilt binary from PyPI, pinned to the version the workflow
+# was generated with, in a venv of our own.
+dist_version=$(sed -n 's/^cargo-dist-version = "\(.*\)"/\1/p' dist-workspace.toml)
+[[ -n $dist_version ]] || fail "no cargo-dist-version in dist-workspace.toml"
+venv=.venv-dist
+if [[ ! -x $venv/bin/dist ]] || [[ $($venv/bin/dist --version) != "cargo-dist $dist_version" ]]; then
+    say "installing dist $dist_version into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "astral-dev-toolchain-cargo-dist==$dist_version"
+fi
+dist=$venv/bin/dist
+
+say "dist plan (fails when .github/workflows/release.yml is out of date)"
+"$dist" plan >&2
+
+host=$(rustc -vV | sed -n 's/^host: //p')
+case $host in
+*-linux-gnu) ;;
+*) say "skipping the local dist build: $host is not a Linux gnu host"; exit 0 ;;
+esac
+
+say "dist build for $host"
+scripts/dist-extras.sh
+"$dist" build --artifacts=all --target "$host" >&2
+distrib=${CARGO_TARGET_DIR:-target}/distrib
+archive=$distrib/ssosync-$host.tar.xz
+[[ -f $archive ]] || fail "no $archive"
+
+expected=$(
+    printf '%s\n' ssosync README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE \
+        man man/ssosync.1 completions completions/ssosync.bash completions/_ssosync \
+        completions/ssosync.fish completions/_ssosync.ps1 completions/ssosync.elv |
+        sed "s|^|ssosync-$host/|" | { cat; echo "ssosync-$host/"; } | sort
+)
+actual=$(tar -tJf "$archive" | sort)
+if [[ $expected != "$actual" ]]; then
+    diff <(echo "$expected") <(echo "$actual") >&2 || true
+    fail "$archive does not hold the expected files (- expected, + found)"
+fi
+say "$archive holds:"
+tar -tJf "$archive" | sort | sed 's/^/  /' >&2
+
+for f in ssosync-installer.sh ssosync.rb sha256.sum "ssosync-$host.tar.xz.sha256"; do
+    [[ -s $distrib/$f ]] || fail "no $distrib/$f"
+done
+grep -q "ssosync-$host.tar.xz" "$distrib/ssosync.rb" || fail "the Homebrew formula does not name the archive"
+
+# The archive's binary runs and says what it is.
+unpacked=$(mktemp -d)
+trap 'rm -rf "$unpacked"' EXIT
+tar -xJf "$archive" -C "$unpacked"
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+"$unpacked/ssosync-$host/ssosync" --version | grep -q "^ssosync $version (.*$host)$" ||
+    fail "the archived binary's --version does not name $version and $host"
+grep -q '^\.TH' "$unpacked/ssosync-$host/man/ssosync.1" || fail "man/ssosync.1 is not a manual page"
+
+# cargo binstall finds the same archive: its metadata, filled in for this host.
+pkg_url=$(sed -n 's/^pkg-url = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+url=${pkg_url//'{ name }'/ssosync}
+url=${url//'{ target }'/$host}
+url=${url//'{ archive-suffix }'/.tar.xz}
+url=${url//'{ version }'/$version}
+grep -qF "/v$version/ssosync-$host.tar.xz" <<<"$url" || fail "binstall pkg-url gives $url"
+grep -qF "$(basename "$url")" "$distrib/ssosync.rb" || fail "binstall's $url is not the archive dist built"
+bin_dir=$(sed -n 's/^bin-dir = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+bin_path=${bin_dir//'{ name }'/ssosync}
+bin_path=${bin_path//'{ target }'/$host}
+bin_path=${bin_path//'{ bin }'/ssosync}
+bin_path=${bin_path//'{ binary-ext }'/}
+[[ -x $unpacked/$bin_path ]] || fail "binstall's bin-dir $bin_path is not in the archive"
+say "ok"
