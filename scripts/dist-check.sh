@@ -62,6 +62,8 @@ for f in ssosync-installer.sh ssosync.rb sha256.sum "ssosync-$host.tar.xz.sha256
     [[ -s $distrib/$f ]] || fail "no $distrib/$f"
 done
 grep -q "ssosync-$host.tar.xz" "$distrib/ssosync.rb" || fail "the Homebrew formula does not name the archive"
+sh -n "$distrib/ssosync-installer.sh" || fail "the installer script does not parse"
+grep -qF "ssosync-$host.tar.xz" "$distrib/ssosync-installer.sh" || fail "the installer does not fetch the archive"
 
 # The archive's binary runs and says what it is.
 unpacked=$(mktemp -d)

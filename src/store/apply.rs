@@ -100,7 +100,6 @@ pub fn apply<D: Document, T>(
         let preview = Some((doc.text().to_string(), doc.render()));
         return Ok(Applied { planned, preview });
     }
-    refuse_read_only(file)?;
     let _lock = safe_write::lock(&file.path, LOCK_WAIT)?;
     safe_write::remove_stale_temp_files(&file.path);
     let mut earlier = earlier;
@@ -112,6 +111,8 @@ pub fn apply<D: Document, T>(
         };
         let planned = plan(&mut doc);
         if !doc.is_unchanged() {
+            // Only a change is refused: a plan with nothing to do succeeds.
+            refuse_read_only(file)?;
             let staged = safe_write::stage_by(&file.path, &mut |out| doc.write_to(out))?;
             // The text as read: the plan's edits leave it as it was.
             if !unchanged(file, doc.text())? {
