@@ -14,7 +14,10 @@ fail() {
 }
 
 say "cargo publish --dry-run"
-cargo publish --dry-run --locked --allow-dirty >&2
+# Its verification build gets a target dir of its own: built from the packaged
+# copy (no .git), its binary would otherwise replace target/debug/ssosync, which
+# the integration tests run.
+cargo publish --dry-run --locked --allow-dirty --target-dir target/publish-check >&2
 
 # dist itself: the prebuilt binary from PyPI, pinned to the version the workflow
 # was generated with, in a venv of our own.
