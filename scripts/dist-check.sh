@@ -4,7 +4,7 @@
 # produces the Linux archive with exactly the expected files, plus the installer
 # script and the Homebrew formula. .ci/run calls this.
 #
-#   scripts/dist-check.sh      # about 3 minutes after the test build (a release build)
+#   scripts/dist-check.sh      # about 2 minutes after the test build (a release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf 'dist-check: %s\n' "$*" >&2; }
@@ -68,27 +68,49 @@ grep -q "ssosync-$host.tar.xz" "$distrib/ssosync.rb" || fail "the Homebrew formu
 sh -n "$distrib/ssosync-installer.sh" || fail "the installer script does not parse"
 grep -qF "ssosync-$host.tar.xz" "$distrib/ssosync-installer.sh" || fail "the installer does not fetch the archive"
 
-# The archive's binary runs and says what it is.
+# The archive's binary runs and says what it is: the version, the commit (this is
+# a git checkout) and the target.
 unpacked=$(mktemp -d)
 trap 'rm -rf "$unpacked"' EXIT
 tar -xJf "$archive" -C "$unpacked"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-"$unpacked/ssosync-$host/ssosync" --version | grep -q "^ssosync $version (.*$host)$" ||
-    fail "the archived binary's --version does not name $version and $host"
+"$unpacked/ssosync-$host/ssosync" --version | grep -Eq "^ssosync $version \(commit [0-9a-f]{12}, $host\)$" ||
+    fail "the archived binary's --version does not name $version, its commit and $host"
 grep -q '^\.TH' "$unpacked/ssosync-$host/man/ssosync.1" || fail "man/ssosync.1 is not a manual page"
 
-# cargo binstall finds the same archive: its metadata, filled in for this host.
-pkg_url=$(sed -n 's/^pkg-url = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-url=${pkg_url//'{ name }'/ssosync}
-url=${url//'{ target }'/$host}
-url=${url//'{ archive-suffix }'/.tar.xz}
-url=${url//'{ version }'/$version}
-grep -qF "/v$version/ssosync-$host.tar.xz" <<<"$url" || fail "binstall pkg-url gives $url"
-grep -qF "$(basename "$url")" "$distrib/ssosync.rb" || fail "binstall's $url is not the archive dist built"
-bin_dir=$(sed -n 's/^bin-dir = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-bin_path=${bin_dir//'{ name }'/ssosync}
-bin_path=${bin_path//'{ target }'/$host}
-bin_path=${bin_path//'{ bin }'/ssosync}
-bin_path=${bin_path//'{ binary-ext }'/}
+# cargo binstall finds the same archive: its metadata (Cargo.toml), filled in for
+# this host and for Windows, must give the URLs dist's formula and installer use.
+meta=$(cargo metadata --no-deps --format-version 1 --locked)
+field() { python3 -c 'import json,sys; d=json.load(sys.stdin); p=[p for p in d["packages"] if p["name"]=="ssosync"][0]; print(eval(sys.argv[1]))' "$1" <<<"$meta"; }
+repo=$(field 'p["repository"]')
+binstall() { field "(p['metadata']['binstall'].get('overrides',{}).get('$1',{}).get('$2') or p['metadata']['binstall']['$2'])"; }
+suffix_of() {
+    case $1 in
+    txz) echo .tar.xz ;; tgz) echo .tar.gz ;; tzstd) echo .tar.zst ;; zip) echo .zip ;;
+    *) fail "binstall pkg-fmt $1 is not one dist builds" ;;
+    esac
+}
+fill() { # template target bin-ext suffix
+    local t=$1
+    t=${t//'{ repo }'/$repo}
+    t=${t//'{ name }'/ssosync}
+    t=${t//'{ bin }'/ssosync}
+    t=${t//'{ version }'/$version}
+    t=${t//'{ target }'/$2}
+    t=${t//'{ binary-ext }'/$3}
+    t=${t//'{ archive-suffix }'/$4}
+    echo "$t"
+}
+url=$(fill "$(binstall "$host" pkg-url)" "$host" "" "$(suffix_of "$(binstall "$host" pkg-fmt)")")
+[[ $url == "$repo/releases/download/v$version/ssosync-$host.tar.xz" ]] || fail "binstall's URL for $host is $url"
+grep -qF "$url" "$distrib/ssosync.rb" || fail "the Homebrew formula does not download binstall's $url"
+bin_path=$(fill "$(binstall "$host" bin-dir)" "$host" "" "")
 [[ -x $unpacked/$bin_path ]] || fail "binstall's bin-dir $bin_path is not in the archive"
+win=x86_64-pc-windows-msvc
+win_url=$(fill "$(binstall $win pkg-url)" $win .exe "$(suffix_of "$(binstall $win pkg-fmt)")")
+"$dist" plan --output-format=json 2>/dev/null | grep -qF "\"ssosync-$win.zip\"" ||
+    fail "dist plans no ssosync-$win.zip"
+[[ $win_url == "$repo/releases/download/v$version/ssosync-$win.zip" ]] || fail "binstall's URL for $win is $win_url"
+# dist's zips have no top folder: the binary is at the root.
+[[ $(fill "$(binstall $win bin-dir)" $win .exe "") == ssosync.exe ]] || fail "binstall's bin-dir for $win"
 say "ok"

@@ -10,17 +10,16 @@ cd "$(dirname "$0")/.."
 out=dist-extra
 rm -rf "$out"
 mkdir -p "$out/man" "$out/completions"
-# A host debug build: man pages and completions are the same for every target
-# and profile, and CI has built this binary for the tests already.
-cargo build --locked -p ssosync --bin ssosync >&2
-bin=${CARGO_TARGET_DIR:-target}/debug/ssosync
-[[ -x $bin || -x $bin.exe ]] || { echo "dist-extras: no $bin" >&2; exit 1; }
-"$bin" man >"$out/man/ssosync.1"
-"$bin" completions bash >"$out/completions/ssosync.bash"
-"$bin" completions zsh >"$out/completions/_ssosync"
-"$bin" completions fish >"$out/completions/ssosync.fish"
-"$bin" completions powershell >"$out/completions/_ssosync.ps1"
-"$bin" completions elvish >"$out/completions/ssosync.elv"
+# A host debug build (cargo run finds it wherever the target dir is): man pages
+# and completions are the same for every target and profile, and CI has built
+# this binary for the tests already.
+ssosync() { cargo run --locked -q -p ssosync --bin ssosync -- "$@"; }
+ssosync man >"$out/man/ssosync.1"
+ssosync completions bash >"$out/completions/ssosync.bash"
+ssosync completions zsh >"$out/completions/_ssosync"
+ssosync completions fish >"$out/completions/ssosync.fish"
+ssosync completions powershell >"$out/completions/_ssosync.ps1"
+ssosync completions elvish >"$out/completions/ssosync.elv"
 for f in "$out"/man/* "$out"/completions/*; do
     [[ -s $f ]] || { echo "dist-extras: $f is empty" >&2; exit 1; }
 done

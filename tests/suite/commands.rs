@@ -180,10 +180,12 @@ fn version_names_the_commit_and_the_target() {
     let version = concat!("ssosync ", env!("CARGO_PKG_VERSION"), " (");
     assert!(line.starts_with(version), "{line}");
     let target = format!("{}-", std::env::consts::ARCH);
-    assert!(
-        line.contains(&target) && line.contains(std::env::consts::OS),
-        "{line}"
-    );
+    // The triple says `darwin` where Rust's OS name says `macos`.
+    let os = match std::env::consts::OS {
+        "macos" => "darwin",
+        os => os,
+    };
+    assert!(line.contains(&target) && line.contains(os), "{line}");
     // Built from a git checkout (as here and in CI): the commit too.
     let head = std::process::Command::new("git")
         .args([
