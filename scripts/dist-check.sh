@@ -43,7 +43,8 @@ esac
 say "dist build for $host"
 scripts/dist-extras.sh
 "$dist" build --artifacts=all --target "$host" >&2
-distrib=${CARGO_TARGET_DIR:-target}/distrib
+# dist writes its output under the workspace's own target/, whatever CARGO_TARGET_DIR says.
+distrib=target/distrib
 archive=$distrib/ssosync-$host.tar.xz
 [[ -f $archive ]] || fail "no $archive"
 
