@@ -14,6 +14,7 @@ mod engine;
 mod exit;
 mod logging;
 mod options;
+mod progress;
 mod secret;
 mod store;
 mod timefmt;
