@@ -186,7 +186,10 @@ pub async fn list_accounts(
         .collect();
     Ok(Page {
         items,
-        next_token: output.next_token().filter(|t| !t.is_empty()).map(str::to_string),
+        next_token: output
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
     })
 }
 
@@ -214,7 +217,10 @@ pub async fn list_account_roles(
         .collect();
     Ok(Page {
         items,
-        next_token: output.next_token().filter(|t| !t.is_empty()).map(str::to_string),
+        next_token: output
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
     })
 }
 

@@ -168,6 +168,7 @@ impl Pacer {
     }
 
     /// The pace now, in calls a second (`None`: not paced).
+    #[cfg(test)]
     pub fn rate(&self) -> Option<f64> {
         self.rate
     }
@@ -244,7 +245,10 @@ mod tests {
         let cap = 64;
         while done < calls {
             // Start what may start.
-            while in_flight.len() < cap && pacer.ready_at() <= now && done + (in_flight.len() as u64) < calls {
+            while in_flight.len() < cap
+                && pacer.ready_at() <= now
+                && done + (in_flight.len() as u64) < calls
+            {
                 pacer.start(now);
                 bucket = (bucket + now.duration_since(last).as_secs_f64() * rate).min(rate);
                 last = now;
@@ -263,7 +267,8 @@ mod tests {
                 (None, Some(s)) => s.max(now + Duration::from_micros(100)),
                 (None, None) => break,
             };
-            let (back, still): (Vec<_>, Vec<_>) = in_flight.into_iter().partition(|(t, _)| *t <= now);
+            let (back, still): (Vec<_>, Vec<_>) =
+                in_flight.into_iter().partition(|(t, _)| *t <= now);
             in_flight = still;
             for (_, admitted) in back {
                 if admitted {
