@@ -117,7 +117,7 @@ fn left(state: &ProgressState, out: &mut dyn std::fmt::Write) {
         let _ = write!(out, "0s");
         return;
     }
-    if !(per_sec > 0.0) {
+    if per_sec.is_nan() || per_sec <= 0.0 {
         let _ = write!(out, "?");
         return;
     }
