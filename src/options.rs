@@ -196,7 +196,7 @@ mod tests {
         for bad in [
             &["ssosync", "populate", "--template", "{nope}"][..],
             &["ssosync", "populate", "--region", "eu west"],
-            &["ssosync", "populate", "--region", "-x"],
+            &["ssosync", "populate", "--region=-x"],
         ] {
             assert!(matches!(parse(bad), Err(Fatal::Usage(_))), "{bad:?}");
         }

@@ -260,7 +260,7 @@ where
             if f.is_timeout() {
                 "timed out".to_string()
             } else {
-                aws_sdk_sso::error::DisplayErrorContext(err).to_string()
+                innermost_cause(err)
             }
         )),
         SdkError::ResponseError(_) => {
@@ -271,4 +271,14 @@ where
             aws_sdk_sso::error::DisplayErrorContext(err)
         )),
     }
+}
+
+/// The last error in `err`'s chain of sources, in words (`Connection refused (os
+/// error 111)`): the cause a person can act on, without the layers above it.
+fn innermost_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
 }

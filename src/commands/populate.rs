@@ -171,8 +171,15 @@ fn print_human(report: &PopulateReport, config: &str, quiet: bool) {
     for s in &report.sources {
         let _ = writeln!(
             out,
-            "{}: {} account(s), {} role(s)",
-            s.label, s.accounts, s.roles
+            "{}: {} account(s), {} role(s){}",
+            s.label,
+            s.accounts,
+            s.roles,
+            if s.complete {
+                ""
+            } else {
+                " (not all could be listed: see the errors)"
+            }
         );
     }
     if report.sources.is_empty() {
@@ -241,6 +248,7 @@ fn print_json(report: &PopulateReport, exit: Exit) {
                 "roles": s.roles,
                 "requests": s.calls,
                 "throttled": s.throttled,
+                "complete": s.complete,
             })
         })
         .collect();

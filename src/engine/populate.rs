@@ -76,6 +76,8 @@ pub struct SourceSummary {
     pub roles: usize,
     pub calls: u64,
     pub throttled: u64,
+    /// Whether every account and every account's roles were listed.
+    pub complete: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -254,6 +256,7 @@ impl Populator<'_> {
                 roles: listing.accounts.iter().map(|a| a.roles.len()).sum(),
                 calls: listing.calls,
                 throttled: listing.throttled,
+                complete: listing.is_complete(),
             });
             self.note_listing(source, listing, report);
         }
@@ -350,11 +353,13 @@ impl Populator<'_> {
         if let Some(why) = &listing.accounts_problem {
             report.failures.push(Failure {
                 kind: FailureKind::Portal,
-                message: format!(
-                    "{}: {why}; only the {} account(s) listed before that were populated",
-                    source.label,
-                    listing.accounts.len()
-                ),
+                message: match listing.accounts.len() {
+                    0 => format!("{}: {why}; nothing was populated from it", source.label),
+                    n => format!(
+                        "{}: {why}; only the {n} account(s) listed before that were populated",
+                        source.label
+                    ),
+                },
             });
         }
         for account in listing.accounts.iter().filter(|a| a.problem.is_some()) {
