@@ -285,12 +285,7 @@ impl Populator<'_> {
         }
         let prune = self.options.prune && complete;
         let file = UserFile::at(self.env, &self.env.config_path()?)?;
-        let commit = if self.options.dry_run {
-            Commit::DryRun
-        } else {
-            Commit::Write
-        };
-        let applied = apply::apply(&file, None, commit, |doc: &mut ProfileFile| {
+        let plan = |doc: &mut ProfileFile| {
             populated::plan(
                 doc,
                 &wanted,
@@ -302,8 +297,16 @@ impl Populator<'_> {
                 },
                 prune,
             )
-        })?;
-        report.preview = applied.preview;
+        };
+        // The plan on the file as it is first: when it changes nothing (a second
+        // run), there is nothing to lock or write, and a read-only config is fine.
+        let mut applied = apply::apply(&file, None, Commit::DryRun, plan)?;
+        let changes = applied.preview.as_ref().is_some_and(|(a, b)| a != b);
+        if self.options.dry_run {
+            report.preview = applied.preview;
+        } else if changes {
+            applied = apply::apply(&file, None, Commit::Write, plan)?;
+        }
         let names_of: BTreeMap<&str, &str> = listings
             .iter()
             .flat_map(|(_, l)| &l.accounts)

@@ -126,3 +126,47 @@ fn the_aws_cli_and_botocore_see_every_populated_profile() {
     }
     assert_eq!(profiles["hand"]["region"], "eu-north-1");
 }
+
+#[test]
+fn an_aws_configure_set_during_populate_is_kept() {
+    let bin = python_tools();
+    let home = Home::bare();
+    let config = "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n\n[profile hand]\nregion = eu-north-1\n";
+    home.write(".aws/config", config);
+    home.portal.add_token(TOKEN);
+    home.cache_session_token("corp", TOKEN, &in_secs(3600));
+    for a in 0..20 {
+        home.portal
+            .grant(&format!("{:012}", 500_000_000_000u64 + a), "Dev");
+    }
+    // One request at a time, 150 ms each: the listing takes about 3 s.
+    home.portal
+        .set_latency(std::time::Duration::from_millis(150));
+    let child = home
+        .command(&["populate", "--concurrency", "1", "-q"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // botocore rewrites the whole file, without a lock, while populate lists.
+    let set = aws(
+        &bin,
+        &home,
+        &["configure", "set", "output", "text", "--profile", "hand"],
+    );
+    assert_eq!(set.code, 0, "{set:?}");
+    assert!(home.read(".aws/config").contains("output = text"));
+    let run = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 0, "{run:?}");
+    let after = home.read(".aws/config");
+    assert!(
+        after.contains("[profile hand]\nregion = eu-north-1\noutput = text\n"),
+        "{after}"
+    );
+    assert_eq!(
+        after.matches("ssosync_populated_from = corp").count(),
+        20,
+        "{after}"
+    );
+}

@@ -169,6 +169,17 @@ fn a_second_run_writes_nothing() {
     assert_eq!(after.mtime(), before.mtime());
     let human = home.run(&["populate"]);
     assert!(human.stdout.contains("nothing to write"), "{human:?}");
+    // Nothing to write: a read-only config is no obstacle.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let run = home.run(&["populate"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // With something to write, the read-only file is refused, untouched.
+    home.portal.grant("777777777777", "Dev");
+    let run = home.run(&["populate"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("chmod u+w"), "{run:?}");
+    assert_eq!(home.read(".aws/config"), text);
 }
 
 #[test]
@@ -674,6 +685,8 @@ fn a_progress_line_shows_on_a_terminal_only() {
     // A sync of many profiles shows one too.
     let screen = on_a_terminal(&home, "--concurrency 2");
     assert!(screen.contains("profiles fetched"), "{screen}");
+    let screen = on_a_terminal(&home, "--concurrency 2 --force -q");
+    assert!(!screen.contains("profiles fetched"), "{screen}");
     let piped = home.run(&["--concurrency", "2", "--force"]);
     assert_eq!(piped.code, 0, "{piped:?}");
     assert!(!piped.stderr.contains("profiles fetched"), "{piped:?}");
