@@ -322,8 +322,8 @@ pub struct PopulateArgs {
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 
-    /// Remove the populated profiles whose account or role is gone (only when
-    /// everything could be listed).
+    /// Remove the populated profiles this run does not make (account or role
+    /// gone, template changed); only when everything could be listed.
     #[arg(long)]
     pub prune: bool,
 

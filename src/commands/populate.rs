@@ -128,8 +128,7 @@ fn json_status(change: &Change) -> &'static str {
     }
 }
 
-const STALE: &str =
-    "populated before, but its account or role is no longer listed; --prune removes it";
+const STALE: &str = "populated before, but this run does not make it (its account or role is gone, or the template changed); --prune removes it";
 
 fn print_human(report: &PopulateReport, config: &str, quiet: bool) {
     let mut out = std::io::stdout().lock();

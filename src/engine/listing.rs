@@ -170,7 +170,8 @@ pub async fn list(
                 "the portal kept throttling: it admitted no call for {}s; try again later, or lower --concurrency",
                 settings.stall.as_secs()
             );
-            // Whatever is queued, waiting or in flight (dropped with `tasks`).
+            // Whatever is queued, waiting or in flight (dropped with `tasks`)
+            // is left unfinished, and marked so below.
             if !accounts_finished {
                 listing
                     .accounts_problem
@@ -316,6 +317,20 @@ pub async fn list(
                     }
                 }
             }
+        }
+    }
+    // A call that never came back (its task failed) leaves its account unfinished:
+    // incomplete, never taken for complete.
+    if !accounts_finished {
+        listing
+            .accounts_problem
+            .get_or_insert_with(|| "cannot list the accounts: a call did not finish".into());
+    }
+    for (account, done) in listing.accounts.iter_mut().zip(&finished) {
+        if !done {
+            account
+                .problem
+                .get_or_insert_with(|| "cannot list its roles: a call did not finish".into());
         }
     }
     listing.throttled = pacer.throttled;

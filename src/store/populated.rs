@@ -95,11 +95,11 @@ pub fn plan(
         };
         let change = match props.get(MARKER) {
             None => Change::Conflict(format!(
-                "a profile of that name exists without {MARKER}; ssosync leaves it alone (rename it, or add `{MARKER} = {}` to let ssosync manage it)",
+                "a profile of that name exists without {MARKER}, so ssosync leaves it alone; rename it, or add `{MARKER} = {}` to hand it over",
                 w.from
             )),
             Some(other) if other != w.from => Change::Conflict(format!(
-                "that profile was populated from {other}, not {}; it is left alone",
+                "a profile of that name was populated from {other}, not {}, so ssosync leaves it alone",
                 w.from
             )),
             Some(_) => {

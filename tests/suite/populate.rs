@@ -691,3 +691,28 @@ fn a_progress_line_shows_on_a_terminal_only() {
     assert_eq!(piped.code, 0, "{piped:?}");
     assert!(!piped.stderr.contains("profiles fetched"), "{piped:?}");
 }
+
+#[test]
+fn a_portal_that_admits_nothing_ends_the_listing_within_its_budget() {
+    let home = corp_home(SESSION);
+    // Every request throttled, for longer than the run can wait.
+    home.portal
+        .fail_next(1_000_000, 429, "TooManyRequestsException");
+    let started = std::time::Instant::now();
+    let run = home.run(&["populate", "--timeout", "1s", "--json"]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 1, "{run:?}");
+    let doc = json(&run);
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("kept throttling"),
+        "{doc}"
+    );
+    // 3 × --timeout without an admitted call, at one call a second by then.
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let asked = home.portal.request_count();
+    assert!((2..=20).contains(&asked), "{asked} requests");
+    assert_eq!(home.read(".aws/config"), SESSION);
+}
