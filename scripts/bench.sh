@@ -3,8 +3,9 @@
 # (a separate process, so its work is not counted), in temp HOMEs generated here.
 # Prints a Markdown table; BENCHMARKS.md explains every row.
 #
-#   scripts/bench.sh                  # everything (about 5 minutes)
-#   BENCH_QUICK=1 scripts/bench.sh    # fewer runs, no 100k files (about 1 minute)
+#   scripts/bench.sh                  # everything (about 7 minutes)
+#   BENCH_QUICK=1 scripts/bench.sh    # fewer runs, no 100k files (about 2 minutes)
+#   BENCH_ONLY=populate scripts/bench.sh   # only the populate rows (about 1.5 minutes)
 #
 # Knobs (environment): BENCH_RUNS (runs per fast scenario, default 40),
 # BENCH_SIZES (big-file sizes, default "1000 10000 100000"), BENCH_LATENCY_MS
@@ -12,6 +13,7 @@
 # requests answer 429 in the count-based throttling rows, default "200"),
 # BENCH_RATES (requests a second the portal admits in the rate-limited rows,
 # default "500 200"),
+# BENCH_POPULATE_RUNS (runs per populate row, default 3),
 # BENCH_COLD_BUILD=1 (also time a release build from an empty target dir),
 # BENCH_KEEP=1 (keep the temp dir).
 #
@@ -84,11 +86,15 @@ portal_args=()
 for s in "${SESSIONS[@]}"; do portal_args+=(--token "tok-$s"); done
 for ((a = 0; a < ACCOUNTS; a++)); do portal_args+=(--grant "$(printf '1%011d' "$a"):Dev"); done
 
-# start_portal NAME LATENCY_MS FD: sets PORTAL_URL_<NAME>.
+# start_portal NAME LATENCY_MS FD [ARGS...]: sets PORTAL_URL_<NAME>. The portal
+# grants what ARGS say, else the 1,000 accounts of the sync rows.
 start_portal() {
     local name=$1 latency=$2 fd=$3 fifo=$WORK/portal-$1.in log=$WORK/portal-$1.out
+    shift 3
+    local -a grants=("$@")
+    ((${#grants[@]})) || grants=("${portal_args[@]}")
     mkfifo "$fifo"
-    "$PORTAL_BIN" --latency-ms "$latency" --ttl-secs 43200 "${portal_args[@]}" \
+    "$PORTAL_BIN" --latency-ms "$latency" --ttl-secs 43200 "${grants[@]}" \
         <"$fifo" >"$log" 2>"$WORK/portal-$name.err" &
     PORTAL_PIDS+=($!)
     eval "exec $fd>\"\$fifo\""
@@ -117,8 +123,11 @@ portal_cmd() {
     die "fake portal $1 did not answer $2"
 }
 
-start_portal slow "$LATENCY_MS" 7
-start_portal fast 0 8
+ONLY=${BENCH_ONLY:-}
+if [[ $ONLY != populate ]]; then
+    start_portal slow "$LATENCY_MS" 7
+    start_portal fast 0 8
+fi
 
 # ---------------------------------------------------------------- homes
 FAR=2099-01-01T00:00:00Z
@@ -258,6 +267,83 @@ peak_rss() {
 
 ROWS=()
 row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 |"); }
+
+# print_report: the machine, the load, and the table of every row.
+print_report() {
+    cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+    mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+    timer=$(if have hyperfine; then hyperfine --version; else echo "own timing loop (bash EPOCHREALTIME)"; fi)
+    echo
+    echo "Machine: $(nproc) × $cpu, $mem RAM, $(uname -sr); $timer"
+    echo "Load average: $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+    echo "Runs: ${NOOP_RUNS:-0} for the no-op rows, $RUNS per other fast scenario, $SLOW_RUNS per slow one (3 warm-ups each), $POPULATE_RUNS per populate row; medians; portal latency $LATENCY_MS ms for the cold syncs and populate"
+    echo
+    echo "| scenario | measured (median) | target | physical limit / reference | notes |"
+    echo "|---|---|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+}
+
+# ---------------------------------------------------------------- 6: populate
+# populate_row ACCOUNTS ROLES RATE FD: `ssosync populate` of a sign-in reaching
+# ACCOUNTS accounts × ROLES roles, against a portal (latency as the cold syncs)
+# admitting RATE requests a second (a token bucket, full at the start of each
+# run), into a config holding only the sso-session; checked: exit 0, no error,
+# every profile written.
+POPULATE_RUNS=${BENCH_POPULATE_RUNS:-3}
+populate_row() {
+    local accounts=$1 roles=$2 rate=$3 fd=$4 name=pop$1 i s e code
+    start_portal "$name" "$LATENCY_MS" "$fd" --token tok-s0 --generate "$accounts:$roles"
+    local home=$WORK/home-$name
+    mkdir -p "$home/.aws/sso/cache"
+    printf '{"startUrl": "https://s0.awsapps.com/start", "region": "eu-west-1", "accessToken": "tok-s0", "expiresAt": "%s"}' "$FAR" \
+        >"$home/.aws/sso/cache/$(printf s0 | sha1sum | cut -c1-40).json"
+    printf '# bench\n[sso-session s0]\nsso_start_url = https://s0.awsapps.com/start\nsso_region = eu-west-1\n' >"$home/config.empty"
+    local url_var=PORTAL_URL_$name times=() sent="" json_requests="" throttled="" profiles=0 errors=""
+    for ((i = 0; i < POPULATE_RUNS; i++)); do
+        cp "$home/config.empty" "$home/.aws/config"
+        portal_cmd "$name" reset >/dev/null
+        portal_cmd "$name" "limit $rate" >/dev/null
+        s=$EPOCHREALTIME
+        code=0
+        run_once "$home" "$name" populate --json || code=$?
+        e=$EPOCHREALTIME
+        times+=($((10#${e//[.,]/} - 10#${s//[.,]/})))
+        ((code == 0)) || die "populate of $accounts accounts exited $code: $(head -c 2000 "$WORK/err")"
+        errors=$(tr -d '\n' <"$WORK/out" | sed -n 's/.*"errors":\[\([^]]*\)\].*/\1/p')
+        [[ -z $errors ]] || die "populate of $accounts accounts reported errors: $errors"
+        profiles=$(grep -c '^ssosync_populated_from = s0$' "$home/.aws/config" || true)
+        ((profiles == accounts * roles)) || die "populate wrote $profiles profiles, not $((accounts * roles))"
+        sent=$(portal_cmd "$name" count)
+        json_requests=$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$WORK/out")
+        throttled=$(sed -n 's/.*"throttled":\([0-9]*\).*/\1/p' "$WORK/out")
+    done
+    portal_cmd "$name" "limit 0" >/dev/null
+    # The calls a listing needs: the account pages (100 a page) and one role page
+    # per account (ROLES ≤ 100).
+    local needed=$(((accounts + 99) / 100 + accounts))
+    local floor target median best
+    floor=$(awk -v n="$needed" -v r="$rate" 'BEGIN { printf "%.2f", n / r }')
+    target=$(awk -v f="$floor" 'BEGIN { printf "%.2f", f * 1.15 }')
+    median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] / 1e6 }')
+    best=$(printf '%s\n' "${times[@]}" | sort -n | head -n 1 | awk '{ printf "%.2f", $1 / 1e6 }')
+    local verdict="met"
+    awk -v m="$median" -v t="$target" 'BEGIN { exit !(m <= t) }' || verdict="**missed**"
+    row "6. populate: $accounts accounts × $roles roles, portal admits $rate requests/s, ${LATENCY_MS} ms per response" \
+        "**$median s** (min $best)" "≤ 1.15 × floor = $target s ($verdict)" \
+        "floor = $needed requests / $rate per s = $floor s (the bucket's first second of burst makes $(awk -v n="$needed" -v r="$rate" 'BEGIN { printf "%.2f", (n - r) / r }') s possible)" \
+        "$profiles profiles written, exit 0, 0 errors; last run: $json_requests requests ($throttled answered 429, each asked again), $sent seen by the portal"
+}
+populate_rows() {
+    say "6. populate, 2,000 accounts × 3 roles at 200 requests/s..."
+    populate_row 2000 3 200 9
+    say "6. populate, 300 accounts × 3 roles at 20 requests/s..."
+    populate_row 300 3 20 10
+}
+if [[ $ONLY == populate ]]; then
+    populate_rows
+    print_report
+    exit 0
+fi
 
 # ---------------------------------------------------------------- 1: no-op
 say "1. no-op, 100 profiles..."
@@ -417,15 +503,7 @@ else
     row "5. release build (this run)" "$build_secs s" "reported" "" "incremental; BENCH_COLD_BUILD=1 times a build from an empty target dir"
 fi
 
+populate_rows
+
 # ---------------------------------------------------------------- report
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-timer=$(if have hyperfine; then hyperfine --version; else echo "own timing loop (bash EPOCHREALTIME)"; fi)
-echo
-echo "Machine: $(nproc) × $cpu, $mem RAM, $(uname -sr); $timer"
-echo "Load average: $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
-echo "Runs: $NOOP_RUNS for the no-op rows, $RUNS per other fast scenario, $SLOW_RUNS per slow one (3 warm-ups each); medians; portal latency $LATENCY_MS ms for the cold syncs"
-echo
-echo "| scenario | measured (median) | target | physical limit / reference | notes |"
-echo "|---|---|---|---|---|"
-printf '%s\n' "${ROWS[@]}"
+print_report

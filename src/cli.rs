@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::anyhow;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::engine::naming::DEFAULT_TEMPLATE;
 use crate::exit::{Exit, Fatal};
 use crate::timefmt::parse_duration;
 
@@ -56,6 +57,8 @@ pub enum Command {
     Login(LoginArgs),
     /// Sign out of an SSO session: end it at the portal and delete its cached token.
     Logout(LogoutArgs),
+    /// Write a profile into ~/.aws/config for every account and role a sign-in reaches.
+    Populate(PopulateArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the manual page (roff) on stdout.
@@ -298,6 +301,60 @@ pub struct LogoutArgs {
     /// Log what happens to stderr.
     #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// `ssosync populate`: lists every account and role the sign-ins reach and writes
+/// one profile per (account, role) into the config file, marked with
+/// `ssosync_populated_from`. Profiles without that marker are never changed.
+#[derive(Debug, Args)]
+pub struct PopulateArgs {
+    /// The sso-session to list (repeatable). Default: every [sso-session] in the config.
+    #[arg(long = "sso-session", value_name = "NAME")]
+    pub sso_sessions: Vec<String>,
+
+    /// The sign-in of this profile: its sso-session, or its legacy sso_start_url.
+    #[arg(short, long = "profile", value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    /// How profiles are named; fields {account_name}, {account_id}, {account_email},
+    /// {role_name}, {session}.
+    #[arg(long, value_name = "TEMPLATE", default_value = DEFAULT_TEMPLATE)]
+    pub template: String,
+
+    /// The `region` of every profile, kept in step on later runs (default: the
+    /// sign-in's sso_region, for new profiles only).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Remove the populated profiles this run does not make (account or role
+    /// gone, template changed); only when everything could be listed.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Show the change to the config file as a diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print one JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print only errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Log what happens to stderr (-vv: include the AWS SDK's logs).
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// At most this many requests at once (the pace follows the portal's throttling).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Give up on a request after this long; a portal admitting nothing for
+    /// three times this ends the listing.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_request_timeout)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Args)]

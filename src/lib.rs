@@ -14,6 +14,7 @@ mod engine;
 mod exit;
 mod logging;
 mod options;
+mod progress;
 mod secret;
 mod store;
 mod timefmt;
@@ -51,6 +52,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &En
         Some(Command::Watch(args)) => commands::watch::run(args, env),
         Some(Command::Login(args)) => commands::login::run(args, env),
         Some(Command::Logout(args)) => commands::logout::run(args, env),
+        Some(Command::Populate(args)) => commands::populate::run(args, env),
         Some(Command::Completions(args)) => Ok(cli::print_completions(args.shell)),
         Some(Command::Man) => cli::print_man(),
     })

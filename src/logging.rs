@@ -1,6 +1,16 @@
 //! `-v` and `-vv`: diagnostic logs on stderr. Nothing is set up without them, so
 //! a quiet run pays nothing for logging.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether [`init`] set logging up (a progress line would garble the logs).
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether `-v` logs go to stderr in this run.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
 /// `-v`: our own logs; `-vv`: also the AWS SDK's (at debug, never trace: trace
 /// levels of HTTP stacks can dump headers).
 pub fn init(verbose: u8) {
@@ -8,6 +18,7 @@ pub fn init(verbose: u8) {
     if verbose == 0 {
         return;
     }
+    ENABLED.store(true, Ordering::Relaxed);
     let include_sdk = verbose >= 2;
     let filter = tracing_subscriber::filter::filter_fn(move |meta| {
         let ours = meta.target().starts_with("ssosync");

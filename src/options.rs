@@ -5,9 +5,12 @@
 use std::time::Duration;
 
 use crate::auth::signin::SignInOptions;
-use crate::cli::{CommonArgs, FetchArgs, LoginArgs, SignInArgs, SyncArgs, WatchArgs};
+use crate::cli::{CommonArgs, FetchArgs, LoginArgs, PopulateArgs, SignInArgs, SyncArgs, WatchArgs};
 use crate::config::sign_in::SignInChoice;
+use crate::engine::naming::Template;
+use crate::engine::populate::PopulateOptions;
 use crate::engine::{Mode, SyncOptions};
+use crate::exit::Fatal;
 
 pub use crate::cli::DEFAULT_CONCURRENCY;
 
@@ -124,6 +127,42 @@ pub fn one_profile(args: &FetchArgs, no_write: bool) -> SyncOptions {
     }
 }
 
+/// `populate`'s options; a template or region that cannot work is a usage error.
+impl TryFrom<&PopulateArgs> for PopulateOptions {
+    type Error = Fatal;
+
+    fn try_from(args: &PopulateArgs) -> Result<Self, Fatal> {
+        let template = Template::parse(&args.template).map_err(Fatal::Usage)?;
+        let region = match &args.region {
+            Some(r) if is_region(r) => Some(r.clone()),
+            Some(r) => {
+                return Err(Fatal::Usage(format!(
+                    "--region `{r}` is not a region name; use one such as eu-west-1"
+                )));
+            }
+            None => None,
+        };
+        Ok(PopulateOptions {
+            template,
+            region,
+            prune: args.prune,
+            dry_run: args.dry_run,
+            timeout: args.timeout,
+            concurrency: args.concurrency.into(),
+        })
+    }
+}
+
+/// Whether `text` could be a region name (`eu-west-1`, `us-gov-east-1`).
+fn is_region(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -156,5 +195,27 @@ mod tests {
         assert_eq!(after_login.timeout, plain.timeout);
         assert_eq!(after_login.mode, plain.mode);
         assert!(after_login.force && after_login.write_region);
+    }
+
+    #[test]
+    fn populate_rejects_templates_and_regions_that_cannot_work() {
+        let parse = |args: &[&str]| {
+            let Ok(cli) = Cli::try_parse_from(args) else {
+                panic!("{args:?} must parse");
+            };
+            let Some(crate::cli::Command::Populate(p)) = cli.command else {
+                panic!("{args:?} is populate");
+            };
+            PopulateOptions::try_from(&p)
+        };
+        assert!(parse(&["ssosync", "populate"]).is_ok());
+        assert!(parse(&["ssosync", "populate", "--region", "us-gov-east-1"]).is_ok());
+        for bad in [
+            &["ssosync", "populate", "--template", "{nope}"][..],
+            &["ssosync", "populate", "--region", "eu west"],
+            &["ssosync", "populate", "--region=-x"],
+        ] {
+            assert!(matches!(parse(bad), Err(Fatal::Usage(_))), "{bad:?}");
+        }
     }
 }

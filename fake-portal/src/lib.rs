@@ -157,6 +157,10 @@ struct State {
     sts: sts::StsState,
     /// account id -> role names granted in it.
     grants: BTreeMap<String, BTreeSet<String>>,
+    /// account id -> (name, email) as ListAccounts describes it, when set.
+    accounts: HashMap<String, (String, String)>,
+    /// account id -> the error ListAccountRoles answers for it, every time.
+    failing_roles: HashMap<String, Fault>,
     latency: Duration,
     ttl: Duration,
     unassigned_status: u16,
@@ -235,6 +239,8 @@ impl FakePortal {
                 oidc: oidc::OidcState::new(),
                 sts: sts::StsState::new(),
                 grants: BTreeMap::new(),
+                accounts: HashMap::new(),
+                failing_roles: HashMap::new(),
                 latency: Duration::ZERO,
                 ttl: Duration::from_secs(3600),
                 unassigned_status: 403,
@@ -288,14 +294,58 @@ impl FakePortal {
     }
 
     /// Assigns `role_name` in `account_id`. The account then appears in
-    /// ListAccounts as `account-<id>` with email `<id>@example.com`, and the
-    /// role in ListAccountRoles. Lists are sorted by account id, then role.
+    /// ListAccounts (as `account-<id>` with email `<id>@example.com`, unless
+    /// [`set_account`](Self::set_account) named it), and the role in
+    /// ListAccountRoles. Lists are sorted by account id, then role.
     pub fn grant(&self, account_id: &str, role_name: &str) {
         lock(&self.shared.state)
             .grants
             .entry(account_id.to_owned())
             .or_default()
             .insert(role_name.to_owned());
+    }
+
+    /// Removes `role_name` from `account_id`'s grants; an account left with no
+    /// role disappears from ListAccounts (unless [`set_account`](Self::set_account)
+    /// named it).
+    pub fn ungrant(&self, account_id: &str, role_name: &str) {
+        let mut state = lock(&self.shared.state);
+        let named = state.accounts.contains_key(account_id);
+        if let Some(roles) = state.grants.get_mut(account_id) {
+            roles.remove(role_name);
+            if roles.is_empty() && !named {
+                state.grants.remove(account_id);
+            }
+        }
+    }
+
+    /// The name and email ListAccounts gives `account_id` (by default
+    /// `account-<id>` and `<id>@example.com`). The account is listed from now on,
+    /// with the roles granted in it (none yet, if it is new).
+    pub fn set_account(&self, account_id: &str, name: &str, email: &str) {
+        let mut state = lock(&self.shared.state);
+        state
+            .accounts
+            .insert(account_id.to_owned(), (name.to_owned(), email.to_owned()));
+        state.grants.entry(account_id.to_owned()).or_default();
+    }
+
+    /// Makes every ListAccountRoles call for `account_id` fail with HTTP `status`
+    /// and error name `error_type` (after the token and rate checks), until
+    /// [`reset_failing_roles`](Self::reset_failing_roles).
+    pub fn fail_roles_of(&self, account_id: &str, status: u16, error_type: &str) {
+        lock(&self.shared.state).failing_roles.insert(
+            account_id.to_owned(),
+            Fault {
+                status,
+                error_type: error_type.to_owned(),
+            },
+        );
+    }
+
+    /// Lifts every [`fail_roles_of`](Self::fail_roles_of).
+    pub fn reset_failing_roles(&self) {
+        lock(&self.shared.state).failing_roles.clear();
     }
 
     /// Sleeps for `d` before sending every response (zero by default).
@@ -686,10 +736,15 @@ fn list_accounts(state: &State, request: &RecordedRequest) -> Response {
         .grants
         .keys()
         .map(|id| {
+            let (name, email) = state
+                .accounts
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| (format!("account-{id}"), format!("{id}@example.com")));
             json!({
                 "accountId": id,
-                "accountName": format!("account-{id}"),
-                "emailAddress": format!("{id}@example.com"),
+                "accountName": name,
+                "emailAddress": email,
             })
         })
         .collect();
@@ -701,6 +756,13 @@ fn list_account_roles(state: &State, request: &RecordedRequest) -> Response {
         Ok(account) => account,
         Err(e) => return e,
     };
+    if let Some(fault) = state.failing_roles.get(account_id) {
+        let message = format!(
+            "Injected fault for account {account_id}: {}",
+            fault.error_type
+        );
+        return error_response(fault.status, &fault.error_type, &message);
+    }
     let roles: Vec<Value> = state
         .grants
         .get(account_id)

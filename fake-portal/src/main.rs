@@ -2,7 +2,13 @@
 //!
 //! ```text
 //! fake-portal [--port P] [--latency-ms N] [--ttl-secs N] [--token T]... [--grant ACCOUNT:ROLE]...
+//!             [--account ACCOUNT=NAME]... [--generate ACCOUNTS:ROLES] [--limit N]
 //! ```
+//!
+//! `--account` names an account as ListAccounts lists it; `--generate` grants
+//! ACCOUNTS made-up accounts (ids from 100000000000, names `Team 0001 Prod`, …)
+//! ROLES roles each (`Role1`, …), for listing at scale; `--limit` starts with the
+//! rate limit that `limit N` sets.
 //!
 //! Prints `listening on http://127.0.0.1:P` once ready. Reads commands from
 //! stdin, one per line: `count` prints the number of requests received so far,
@@ -21,7 +27,8 @@ use std::time::Duration;
 use fake_portal::FakePortal;
 
 const USAGE: &str = "usage: fake-portal [--port P] [--latency-ms N] [--ttl-secs N] \
-                     [--token T]... [--grant ACCOUNT:ROLE]...";
+                     [--token T]... [--grant ACCOUNT:ROLE]... [--account ACCOUNT=NAME]... \
+                     [--generate ACCOUNTS:ROLES] [--limit N]";
 
 /// Parsed command line.
 #[derive(Default)]
@@ -31,6 +38,9 @@ struct Options {
     ttl_secs: Option<u64>,
     tokens: Vec<String>,
     grants: Vec<(String, String)>,
+    accounts: Vec<(String, String)>,
+    generate: Option<(u64, u64)>,
+    limit: Option<u32>,
 }
 
 /// Parses the arguments (without the program name). `Ok(None)` means help was
@@ -77,6 +87,37 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
                     }
                     _ => return Err(format!("--grant: expected ACCOUNT:ROLE, got {v:?}")),
                 }
+            }
+            "--account" => {
+                let v = value()?;
+                match v.split_once('=') {
+                    Some((account, name)) if !account.is_empty() => {
+                        options.accounts.push((account.to_owned(), name.to_owned()));
+                    }
+                    _ => return Err(format!("--account: expected ACCOUNT=NAME, got {v:?}")),
+                }
+            }
+            "--generate" => {
+                let v = value()?;
+                let parsed = v
+                    .split_once(':')
+                    .and_then(|(a, r)| Some((a.parse::<u64>().ok()?, r.parse::<u64>().ok()?)))
+                    .filter(|&(a, r)| a <= 1_000_000 && r <= 1_000);
+                match parsed {
+                    Some(pair) => options.generate = Some(pair),
+                    None => {
+                        return Err(format!(
+                            "--generate: expected ACCOUNTS:ROLES (numbers), got {v:?}"
+                        ));
+                    }
+                }
+            }
+            "--limit" => {
+                let v = value()?;
+                options.limit = Some(
+                    v.parse()
+                        .map_err(|_| format!("--limit: not a number: {v:?}"))?,
+                );
             }
             _ => return Err(format!("unknown argument {arg:?}")),
         }
@@ -144,6 +185,26 @@ fn main() -> ExitCode {
     }
     for (account, role) in &options.grants {
         portal.grant(account, role);
+    }
+    if let Some((accounts, roles)) = options.generate {
+        for a in 0..accounts {
+            let id = format!("{}", 100_000_000_000 + a);
+            let stage = ["Prod", "Dev", "Test", "Sandbox"][(a % 4) as usize];
+            portal.set_account(
+                &id,
+                &format!("Team {:04} {stage}", a + 1),
+                &format!("team{}@example.com", a + 1),
+            );
+            for r in 1..=roles {
+                portal.grant(&id, &format!("Role{r}"));
+            }
+        }
+    }
+    for (account, name) in &options.accounts {
+        portal.set_account(account, name, &format!("{account}@example.com"));
+    }
+    if let Some(per_second) = options.limit {
+        portal.set_rate_limit(Some(per_second));
     }
 
     let mut stdout = io::stdout().lock();

@@ -653,6 +653,155 @@ fn list_account_roles() {
 }
 
 #[test]
+fn accounts_have_names_and_lose_their_roles() {
+    let portal = portal();
+    portal.set_account("222222222222", "Zürich Dév", "ops+zh@example.com");
+    portal.set_account("333333333333", "Empty", "e@example.com");
+    portal.grant("222222222222", "Dev");
+    let all = get(&portal, "/assignment/accounts", Some(TOKEN)).json();
+    assert_eq!(
+        all["accountList"],
+        serde_json::json!([
+            { "accountId": "111111111111", "accountName": "account-111111111111", "emailAddress": "111111111111@example.com" },
+            { "accountId": "222222222222", "accountName": "Zürich Dév", "emailAddress": "ops+zh@example.com" },
+            { "accountId": "333333333333", "accountName": "Empty", "emailAddress": "e@example.com" },
+        ])
+    );
+    let roles = |account: &str| {
+        get(
+            &portal,
+            &format!("/assignment/roles?account_id={account}"),
+            Some(TOKEN),
+        )
+        .json()["roleList"]
+            .clone()
+    };
+    assert_eq!(roles("333333333333"), serde_json::json!([]));
+    // A role removed; an unnamed account whose last role goes is no longer listed.
+    portal.ungrant("222222222222", "Dev");
+    portal.ungrant("111111111111", "Admin");
+    let all = get(&portal, "/assignment/accounts", Some(TOKEN)).json();
+    let ids: Vec<&str> = all["accountList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["accountId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["222222222222", "333333333333"]);
+    assert_eq!(roles("222222222222"), serde_json::json!([]));
+}
+
+#[test]
+fn one_accounts_roles_can_keep_failing() {
+    let portal = portal();
+    portal.grant("222222222222", "Dev");
+    portal.fail_roles_of("111111111111", 500, "InternalServerException");
+    for _ in 0..3 {
+        get(
+            &portal,
+            "/assignment/roles?account_id=111111111111",
+            Some(TOKEN),
+        )
+        .assert_error(
+            500,
+            "InternalServerException",
+            "Injected fault for account 111111111111: InternalServerException",
+        );
+    }
+    assert_eq!(
+        get(
+            &portal,
+            "/assignment/roles?account_id=222222222222",
+            Some(TOKEN)
+        )
+        .status,
+        200
+    );
+    // Still only after the token check.
+    assert_eq!(
+        get(&portal, "/assignment/roles?account_id=111111111111", None).status,
+        401
+    );
+    portal.reset_failing_roles();
+    assert_eq!(
+        get(
+            &portal,
+            "/assignment/roles?account_id=111111111111",
+            Some(TOKEN)
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
+fn the_rate_limit_throttles_the_listings_too() {
+    let portal = portal();
+    portal.set_rate_limit(Some(2));
+    let statuses: Vec<u16> = (0..4)
+        .map(|i| {
+            let target = if i % 2 == 0 {
+                "/assignment/accounts".to_string()
+            } else {
+                "/assignment/roles?account_id=111111111111".to_string()
+            };
+            get(&portal, &target, Some(TOKEN)).status
+        })
+        .collect();
+    assert_eq!(statuses, [200, 200, 429, 429]);
+}
+
+#[test]
+fn the_binary_generates_and_names_accounts_at_scale() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-portal"))
+        .args([
+            "--token",
+            TOKEN,
+            "--generate",
+            "250:3",
+            "--account",
+            "100000000001=Prod EU",
+            "--limit",
+            "1000",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let port: u16 = line
+        .trim_end()
+        .strip_prefix("listening on http://127.0.0.1:")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let fetch = |target: &str| -> Value {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            stream,
+            "GET {target} HTTP/1.1\r\nHost: x\r\nx-amz-sso_bearer_token: {TOKEN}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+    };
+    let page = fetch("/assignment/accounts?max_result=100");
+    let list = page["accountList"].as_array().unwrap();
+    assert_eq!(list.len(), 100);
+    assert_eq!(list[0]["accountName"], "Team 0001 Prod");
+    assert_eq!(list[1]["accountName"], "Prod EU");
+    assert_eq!(list[2]["accountName"], "Team 0003 Test");
+    assert!(page["nextToken"].is_string());
+    let roles = fetch("/assignment/roles?account_id=100000000249");
+    assert_eq!(roles["roleList"].as_array().unwrap().len(), 3);
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
 fn malformed_request_gets_400_and_close() {
     let portal = portal();
     let mut conn = Conn::open(&portal);
@@ -757,7 +906,15 @@ fn binary_serves_and_counts() {
 
 #[test]
 fn binary_rejects_bad_arguments() {
-    for args in [&["--port"][..], &["--grant", "nocolon"], &["--bogus"]] {
+    for args in [
+        &["--port"][..],
+        &["--grant", "nocolon"],
+        &["--bogus"],
+        &["--account", "noequals"],
+        &["--generate", "5"],
+        &["--generate", "x:y"],
+        &["--limit", "fast"],
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_fake-portal"))
             .args(args)
             .stdin(Stdio::null())

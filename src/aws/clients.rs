@@ -72,11 +72,22 @@ impl ClientFactory {
     }
 
     pub fn sso(&self, region: &str) -> aws_sdk_sso::Client {
+        self.sso_with(region, RetryConfig::standard().with_max_attempts(3))
+    }
+
+    /// An SSO portal client that makes one attempt per call: for callers that
+    /// pace and retry themselves (populate's listing), so that every 429 reaches
+    /// their pacing and no call sleeps in the SDK's backoff holding its slot.
+    pub fn sso_single_attempt(&self, region: &str) -> aws_sdk_sso::Client {
+        self.sso_with(region, RetryConfig::disabled())
+    }
+
+    fn sso_with(&self, region: &str, retry: RetryConfig) -> aws_sdk_sso::Client {
         let mut config = aws_sdk_sso::Config::builder()
             .region(Region::new(region.to_string()))
             .http_client(self.http.clone())
             .timeout_config(self.timeouts())
-            .retry_config(RetryConfig::standard().with_max_attempts(3));
+            .retry_config(retry);
         if let Some(url) = &self.settings.sso_endpoint {
             config = config.endpoint_url(url);
         }

@@ -14,6 +14,7 @@ use crate::engine::{Outcome, Syncer};
 use crate::exit::{Exit, Fatal};
 use crate::logging;
 use crate::options;
+use crate::progress::Progress;
 use crate::store::apply::UserFile;
 use crate::store::credentials::CredentialsFile;
 use crate::timefmt::format_utc;
@@ -92,6 +93,7 @@ fn credentials_for(
         config: &config,
         options: &options,
         now,
+        progress: &Progress::off(),
     };
     let mut report = syncer.run(&targets)?;
     for w in &report.warnings {

@@ -104,7 +104,7 @@ pub fn print_json(report: &SyncReport, exit: Exit) {
     println!("{doc}");
 }
 
-fn kind_name(kind: FailureKind) -> &'static str {
+pub fn kind_name(kind: FailureKind) -> &'static str {
     match kind {
         FailureKind::Login => "login_required",
         FailureKind::Config => "config",
@@ -116,12 +116,17 @@ fn kind_name(kind: FailureKind) -> &'static str {
 
 /// A unified diff of the credentials file with every secret value hidden.
 pub fn redacted_diff(before: &str, after: &str) -> String {
+    redacted_diff_of("credentials", before, after)
+}
+
+/// [`redacted_diff`] of the file `label` names (`credentials`, `config`).
+pub fn redacted_diff_of(label: &str, before: &str, after: &str) -> String {
     let diff = similar::TextDiff::from_lines(before, after);
     let mut out = String::new();
     if before == after {
         return out;
     }
-    out.push_str("--- credentials\n+++ credentials (after ssosync)\n");
+    out.push_str(&format!("--- {label}\n+++ {label} (after ssosync)\n"));
     for group in diff.grouped_ops(3) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
             continue;

@@ -12,6 +12,7 @@ use crate::engine::{SyncOptions, Syncer};
 use crate::exit::{Exit, Fatal};
 use crate::logging;
 use crate::options::Style;
+use crate::progress::Progress;
 
 pub fn run(args: &SyncArgs, env: &Environment) -> Result<Exit, Fatal> {
     logging::init(args.common.verbose);
@@ -33,11 +34,18 @@ pub fn sync(
 ) -> Result<Exit, Fatal> {
     let config = config::load(env, profiles)?;
     let targets = selection::resolve(profiles, &config, env)?;
+    // A line on stderr while many profiles are fetched, unless the output is
+    // for a machine, errors only, or logs.
+    let progress = Progress::on_stderr(
+        !style.json && !style.quiet && !logging::enabled(),
+        "profiles fetched",
+    );
     let syncer = Syncer {
         env,
         config: &config,
         options,
         now: Utc::now(),
+        progress: &progress,
     };
     let report = syncer.run(&targets)?;
     Ok(report::show(&report, style))

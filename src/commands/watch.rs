@@ -18,6 +18,7 @@ use crate::config::{self, selection};
 use crate::engine::{FailureKind, Outcome, SyncOptions, Syncer};
 use crate::exit::{Exit, Fatal};
 use crate::logging;
+use crate::progress::Progress;
 use crate::timefmt::{describe_expiry, format_utc};
 
 const MIN_BACKOFF: Duration = Duration::from_secs(30);
@@ -46,6 +47,7 @@ pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
                     config: &config,
                     options: &options,
                     now,
+                    progress: &Progress::off(),
                 };
                 Ok(syncer.run(&targets)?)
             }) {

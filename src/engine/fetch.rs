@@ -22,6 +22,7 @@ use crate::config::profiles::{ChainedProfile, SignIn, SsoProfile};
 use crate::engine::limiter::{Limiter, THROTTLE_ROUNDS, throttle_pause};
 use crate::engine::outcome::{FailureKind, Outcome};
 use crate::engine::tokens::{self, Refresher, TokenPlan};
+use crate::progress::Progress;
 use crate::secret::Secret;
 use crate::store::credentials::is_storable;
 
@@ -56,11 +57,13 @@ impl Wanted {
     }
 }
 
-pub struct FetchSettings {
+pub struct FetchSettings<'p> {
     pub timeout: Duration,
     pub concurrency: usize,
     /// Dry run: no token refresh (it would rotate the refresh token and write the cache).
     pub dry_run: bool,
+    /// Counts the portal calls of the SSO profiles as they finish.
+    pub progress: &'p Progress,
 }
 
 /// Per profile name: its credentials, or the outcome that replaces them.
@@ -123,10 +126,14 @@ pub fn fetch(
             &clients,
             &roots,
             &tokens,
-            settings.concurrency,
-            settings.timeout * 3,
+            RootSettings {
+                concurrency: settings.concurrency,
+                budget: settings.timeout * 3,
+                progress: settings.progress,
+            },
             warnings,
         ));
+        settings.progress.finish();
         results.extend(fetched);
         let chains: Vec<&ChainedProfile> = wanted
             .iter()
@@ -197,6 +204,15 @@ struct Done {
     result: Result<RoleCredentials, PortalError>,
 }
 
+/// How [`fetch_roots`] runs.
+struct RootSettings<'p> {
+    /// Calls in flight at most.
+    concurrency: usize,
+    /// No round of a throttled profile starts later than this after its first call.
+    budget: Duration,
+    progress: &'p Progress,
+}
+
 /// GetRoleCredentials for every root with a usable token, at most `concurrency` at
 /// once, fewer while the portal throttles. A throttled profile is asked again after
 /// a pause (up to [`THROTTLE_ROUNDS`] rounds, none starting later than `budget`
@@ -205,10 +221,14 @@ async fn fetch_roots(
     clients: &Arc<ClientFactory>,
     roots: &[&SsoProfile],
     tokens: &HashMap<SignIn, Result<Secret, Outcome>>,
-    concurrency: usize,
-    budget: Duration,
+    settings: RootSettings<'_>,
     warnings: &mut Vec<String>,
 ) -> Fetched {
+    let RootSettings {
+        concurrency,
+        budget,
+        progress,
+    } = settings;
     let mut results: Fetched = HashMap::new();
     // First rounds, in order: the roots with a usable token.
     let mut fresh = Vec::with_capacity(roots.len());
@@ -222,6 +242,7 @@ async fn fetch_roots(
             None => {}
         }
     }
+    progress.add_total(fresh.len() as u64);
     let mut fresh = fresh.into_iter();
     // Throttled profiles waiting for their next round, soonest first.
     let mut waiting: Vec<Retry> = Vec::new();
@@ -323,6 +344,7 @@ async fn fetch_roots(
             limiter.succeeded();
         }
         record_root(&mut results, profile, done.round, done.result);
+        progress.advance(1);
     }
     if !retried.is_empty() {
         tracing::info!(

@@ -18,6 +18,7 @@ use crate::config::profiles::{ProfileConfig, ProfileKind};
 use crate::config::selection::Target;
 use crate::engine::fetch::{self, FetchSettings, Wanted};
 use crate::engine::outcome::{FailureKind, Outcome, ProfileResult, SyncReport};
+use crate::progress::Progress;
 use crate::store::apply::{self, Commit, UserFile};
 use crate::store::credentials::{CredentialsFile, EntryState};
 
@@ -67,6 +68,8 @@ pub struct Syncer<'a> {
     pub config: &'a ProfileConfig,
     pub options: &'a SyncOptions,
     pub now: DateTime<Utc>,
+    /// Counts the profiles fetched (a line on stderr when the command shows one).
+    pub progress: &'a Progress,
 }
 
 impl Syncer<'_> {
@@ -169,6 +172,7 @@ impl Syncer<'_> {
             timeout: self.options.timeout,
             concurrency: self.options.concurrency,
             dry_run: self.options.mode == Mode::DryRun,
+            progress: self.progress,
         };
         let fetched = fetch::fetch(self.env, &settings, self.now, &distinct, warnings)?;
         for job in jobs {

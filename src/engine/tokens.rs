@@ -33,16 +33,25 @@ pub fn plan(
     root: &SsoProfile,
     now: DateTime<Utc>,
 ) -> TokenPlan {
-    let fix = root.sign_in.login_hint(&root.name);
-    let cached = match cache.token(&root.sign_in) {
+    plan_sign_in(env, cache, &root.sign_in, &root.name, now)
+}
+
+/// [`plan`] for a sign-in itself; `profile` names it in the login hint of a
+/// legacy sign-in (`aws sso login --profile NAME`).
+pub fn plan_sign_in(
+    env: &Environment,
+    cache: &mut TokenCache,
+    sign_in: &SignIn,
+    profile: &str,
+    now: DateTime<Utc>,
+) -> TokenPlan {
+    let fix = sign_in.login_hint(profile);
+    let cached = match cache.token(sign_in) {
         Ok(cached) => cached,
         Err(TokenProblem::Missing) => {
             return TokenPlan::Unusable(Outcome::failed(
                 FailureKind::Login,
-                format!(
-                    "no SSO token cached for {}; {fix}",
-                    root.sign_in.start_url()
-                ),
+                format!("no SSO token cached for {}; {fix}", sign_in.start_url()),
             ));
         }
         Err(TokenProblem::Unreadable { path, reason }) => {
@@ -57,7 +66,7 @@ pub fn plan(
     };
     let window = chrono::Duration::from_std(REFRESH_WINDOW).unwrap_or_default();
     tracing::debug!(
-        sign_in = %root.sign_in.cache_identifier(),
+        sign_in = %sign_in.cache_identifier(),
         cache = %env.display_path(&cached.path),
         expires = %format_utc(cached.expires_at),
         refreshable = cached.refreshable(now),

@@ -106,3 +106,20 @@ pub fn sdk_view_of(
         keys,
     )
 }
+
+/// The AWS Rust SDK's view of a config file on disk: `keys` of each profile it
+/// accepts (a name outside its character set is left out, as the SDK leaves it).
+pub fn sdk_config_profiles(
+    config: &Path,
+    keys: &[&str],
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    use aws_runtime::env_config::file::{
+        EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles,
+    };
+    let files = ProfileFiles::builder()
+        .with_file(ProfileFileKind::Config, config)
+        .with_contents(ProfileFileKind::Credentials, "")
+        .build();
+    sdk_load(files, aws_types::os_shim_internal::Fs::real(), keys)
+        .expect("the SDK parses the config file")
+}

@@ -77,32 +77,87 @@ impl ProfileFile {
                 look_alikes.push(s);
             }
         }
-        match exact.last() {
-            None => self.append_section(header, &[(key, value)]),
-            // The last occurrence across duplicate sections is the one the SDKs read.
-            Some(&last) => match self.last_property(&exact, key) {
-                Some(i) => self.replace_value(i, value),
-                None => {
-                    let section = self.section(last);
-                    let after = section
-                        .body()
-                        .iter()
-                        .rposition(|l| {
-                            matches!(l.kind, LineKind::Property { .. } | LineKind::Continuation)
-                        })
-                        .map_or(section.header, |n| section.header + 1 + n);
-                    let text = format!("{key} = {value}");
-                    let kind = LineKind::Property {
-                        key: Key::Span(0..key.len()),
-                        value: key.len() + 3..text.len(),
-                    };
-                    self.insert_lines(after, vec![text], vec![kind]);
-                }
-            },
+        if exact.is_empty() {
+            self.append_section(header, &[(key, value)]);
+        } else {
+            self.set_in(&exact, key, value);
         }
         for s in look_alikes {
             self.remove_in(s, key);
         }
+    }
+
+    /// Sets `key = value` in the profile read from `sections` (section numbers in
+    /// file order, e.g. from [`ProfileFile::profile_section_numbers`]): the value
+    /// is replaced where the key last occurs (the occurrence the SDKs read, across
+    /// duplicate sections), else the key is added after the last property of the
+    /// last section. Section numbers stay valid.
+    pub fn set_in(&mut self, sections: &[usize], key: &str, value: &str) {
+        let Some(&last) = sections.last() else {
+            return;
+        };
+        if let Some(i) = self.last_property(sections, key) {
+            self.replace_value(i, value);
+            return;
+        }
+        let section = self.section(last);
+        if section.header >= self.lines.len() {
+            return;
+        }
+        let after = last_content_line(&section);
+        let text = format!("{key} = {value}");
+        let kind = LineKind::Property {
+            key: Key::Span(0..key.len()),
+            value: key.len() + 3..text.len(),
+        };
+        self.insert_lines(after, vec![text], vec![kind]);
+    }
+
+    /// Removes section number `s` whole: its header, its keys and whatever lies
+    /// among them, with the blank line that set it apart (the single blank line
+    /// before it, or after it when it opens the file), which is what
+    /// [`ProfileFile::append_section`] added. Comments and blank lines after its last key stay: they may be about
+    /// the next section. The sections after it are renumbered (one less).
+    pub fn remove_section(&mut self, s: usize) {
+        let section = self.section(s);
+        let header = section.header;
+        if header >= self.lines.len() {
+            return;
+        }
+        let last = last_content_line(&section);
+        let blank = |i: usize| {
+            self.lines
+                .get(i)
+                .is_some_and(|l| trim_ws(line_text(&self.source, l)).is_empty())
+        };
+        // One blank line between it and the line before: that one (more than
+        // one: the user's spacing, kept). First in the file: the one after it.
+        let (from, to) = if header >= 2 && blank(header - 1) && !blank(header - 2) {
+            (header - 1, last + 1)
+        } else if header == 0 && last + 1 < section.end && blank(last + 1) {
+            (header, last + 2)
+        } else {
+            (header, last + 1)
+        };
+        // Keep a missing final newline missing, but never by erasing a blank
+        // line's newline: it is all there is of that line.
+        let unterminated = to == self.lines.len()
+            && self.lines.last().is_some_and(|l| l.eol == Eol::None)
+            && from > 0
+            && !blank(from - 1);
+        self.lines.drain(from..to);
+        if unterminated && let Some(before) = self.lines.get_mut(from - 1) {
+            before.eol = Eol::None;
+        }
+        if s < self.headers.len() {
+            self.headers.remove(s);
+        }
+        let removed = to - from;
+        for h in self.headers.get_mut(s..).unwrap_or_default() {
+            *h -= removed;
+        }
+        // Section numbers moved: the index is rebuilt on its next use.
+        self.index = std::sync::OnceLock::new();
     }
 
     /// Removes every occurrence of `key` in sections named `header`.
@@ -253,6 +308,17 @@ impl ProfileFile {
     }
 }
 
+/// The last line of `section` that is its header or one of its keys (or a
+/// key's continuation): where a new key goes, and where the section ends for
+/// removal.
+fn last_content_line(section: &super::document::Section<'_>) -> usize {
+    section
+        .body()
+        .iter()
+        .rposition(|l| matches!(l.kind, LineKind::Property { .. } | LineKind::Continuation))
+        .map_or(section.header, |n| section.header + 1 + n)
+}
+
 /// The ending to give `line` when a line follows it: `eol`, except that a line
 /// ending in a bare `\r` (only possible as the unterminated last line, where the
 /// `\r` is part of its text) gets `\r\n`, so that `\r` stays in its text and is
@@ -366,5 +432,103 @@ mod tests {
         let mut file = ProfileFile::parse("[a]\nk = 1\nj = 2").unwrap();
         file.remove("a", "j");
         assert_eq!(file.render(), "[a]\nk = 1");
+    }
+
+    fn numbers(file: &ProfileFile, name: &str) -> Vec<usize> {
+        file.profile_section_numbers(FileKind::Config)
+            .remove(name)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn sets_keys_in_a_config_profile_by_its_sections() {
+        let text = "[profile  a ]\r\nk = 1 # old\r\n[profile b]\r\nx = 1\r\n\r\n# about c\r\n[profile a]\r\nj = 2\r\n";
+        let mut file = ProfileFile::parse(text).unwrap();
+        let a = numbers(&file, "a");
+        assert_eq!(a, [0, 2]);
+        file.set_in(&a, "k", "9");
+        file.set_in(&a, "new", "3");
+        file.set_in(&numbers(&file, "b"), "y", "2");
+        assert_eq!(
+            file.render(),
+            "[profile  a ]\r\n# old\r\nk = 9\r\n[profile b]\r\nx = 1\r\ny = 2\r\n\r\n# about c\r\n[profile a]\r\nj = 2\r\nnew = 3\r\n"
+        );
+        // The numbers still name the same sections.
+        assert_eq!(numbers(&file, "a"), a);
+        // `[default]` is shadowed by `[profile default]`, as the SDKs shadow it.
+        let file = ProfileFile::parse("[default]\nk = 1\n[profile default]\nk = 2\n").unwrap();
+        assert_eq!(numbers(&file, "default"), [1]);
+    }
+
+    #[test]
+    fn removing_an_appended_section_gives_back_the_file() {
+        for text in [
+            "",
+            "[profile a]\nk = 1\n",
+            "# top\n[profile a]\nk = 1\n\n# about b\n[profile b]\nx = 1\n",
+            "[default]\r\nregion = eu-west-1\r\n",
+            "[profile a]\nk = 1\n\n\n",
+        ] {
+            let mut file = ProfileFile::parse(text).unwrap();
+            file.append_section("profile new", &[("sso_session", "corp"), ("x", "1")]);
+            file.append_section("profile newer", &[("y", "2")]);
+            let appended = file.render();
+            // Last first, as a plan removes them.
+            let newer = numbers(&file, "newer");
+            file.remove_section(newer[0]);
+            let new = numbers(&file, "new");
+            assert_eq!(new.len(), 1, "{appended:?}");
+            file.remove_section(new[0]);
+            assert_eq!(
+                file.render(),
+                text,
+                "after appending to {text:?}: {appended:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn removes_a_section_keeping_what_is_about_its_neighbours() {
+        let cases = [
+            // The blank line before it goes; the comment about the next stays.
+            (
+                "[profile a]\nk = 1\n\n[profile x]\n# mine\nx = 1\n  cont\n\n# about b\n[profile b]\n",
+                "[profile a]\nk = 1\n\n# about b\n[profile b]\n",
+            ),
+            // First in the file: the blank line after it goes.
+            ("[profile x]\nx = 1\n\n[profile b]\n", "[profile b]\n"),
+            // No blank line around it: only the section.
+            (
+                "[profile a]\n[profile x]\nx = 1\n[profile b]\n",
+                "[profile a]\n[profile b]\n",
+            ),
+            // Last, without a final newline: still none.
+            (
+                "[profile a]\nk = 1\n\n[profile x]\nx = 1",
+                "[profile a]\nk = 1",
+            ),
+            // A header alone.
+            ("[profile a]\n\n[profile x]\n", "[profile a]\n"),
+        ];
+        for (text, want) in cases {
+            let mut file = ProfileFile::parse(text).unwrap();
+            let x = numbers(&file, "x");
+            file.remove_section(x[0]);
+            assert_eq!(file.render(), want, "{text:?}");
+            // Headers and the index follow.
+            let reparsed = ProfileFile::parse(want).unwrap();
+            assert_eq!(
+                file.profile_section_numbers(FileKind::Config),
+                reparsed.profile_section_numbers(FileKind::Config),
+                "{text:?}"
+            );
+            assert_eq!(file.sections().count(), reparsed.sections().count());
+        }
+        // Removing one of several keeps the others editable by name.
+        let mut file = ProfileFile::parse("[a]\nk = 1\n\n[x]\nk = 2\n\n[b]\nk = 3\n").unwrap();
+        assert_eq!(file.profile_sections(FileKind::Credentials, "b").count(), 1);
+        file.remove_section(1);
+        file.set("b", "k", "9");
+        assert_eq!(file.render(), "[a]\nk = 1\n\n[b]\nk = 9\n");
     }
 }

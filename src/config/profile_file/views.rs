@@ -109,21 +109,11 @@ impl ProfileFile {
             profiles: HashMap::with_capacity(capacity),
             sso_sessions: HashMap::new(),
         };
-        let has_profile_default = kind == FileKind::Config
-            && self.sections().any(|s| {
-                let mut words = s.header_text().split_whitespace();
-                words.next() == Some("profile")
-                    && words.next() == Some("default")
-                    && words.next().is_none()
-            });
+        let has_profile_default = self.has_profile_default(kind);
         for section in self.sections() {
             let target = match section.name(kind) {
                 SectionName::Profile(name) => {
-                    if has_profile_default
-                        && name == "default"
-                        && section.header_text().trim() == "default"
-                    {
-                        // `[profile default]` takes priority over `[default]`.
+                    if has_profile_default && is_shadowed_default(&section, &name) {
                         continue;
                     }
                     if !keep(&name) {
@@ -138,6 +128,45 @@ impl ProfileFile {
         }
         set
     }
+}
+
+impl ProfileFile {
+    /// Every profile of a file of `kind`, with the numbers of the sections it is
+    /// read from in file order (`[default]` left out where `[profile default]`
+    /// shadows it, as in [`ProfileFile::profile_set`]), in one pass over the
+    /// headers: what a plan of many edits at once looks its sections up in. Key
+    /// edits and appended sections keep these numbers; removing a section
+    /// renumbers the ones after it.
+    pub fn profile_section_numbers(&self, kind: FileKind) -> HashMap<String, Vec<usize>> {
+        let has_profile_default = self.has_profile_default(kind);
+        let mut numbers: HashMap<String, Vec<usize>> = HashMap::with_capacity(self.headers.len());
+        for (s, section) in self.sections().enumerate() {
+            if let SectionName::Profile(name) = section.name(kind) {
+                if has_profile_default && is_shadowed_default(&section, &name) {
+                    continue;
+                }
+                numbers.entry(name).or_default().push(s);
+            }
+        }
+        numbers
+    }
+
+    /// Whether a config has `[profile default]`, which takes priority over `[default]`.
+    fn has_profile_default(&self, kind: FileKind) -> bool {
+        kind == FileKind::Config
+            && self.sections().any(|s| {
+                let mut words = s.header_text().split_whitespace();
+                words.next() == Some("profile")
+                    && words.next() == Some("default")
+                    && words.next().is_none()
+            })
+    }
+}
+
+/// Whether `section` (read as profile `name`) is a `[default]` that a
+/// `[profile default]` in the same config shadows.
+fn is_shadowed_default(section: &Section<'_>, name: &str) -> bool {
+    name == "default" && section.header_text().trim() == "default"
 }
 
 impl<'a> Section<'a> {
