@@ -52,18 +52,85 @@ fn modules() -> BTreeMap<String, String> {
     out
 }
 
-/// The code of `text` without `#[cfg(test)]` modules (tests may reach anywhere)
-/// and without comments.
+/// `text` with comments, string and char literals blanked out, so that braces
+/// and paths inside them are not read as code.
+fn strip_literals(text: &str) -> String {
+    let c: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let at = |i: usize| c.get(i).copied().unwrap_or('\0');
+    while i < c.len() {
+        let ch = c[i];
+        let prev_ident = i > 0 && (c[i - 1].is_alphanumeric() || c[i - 1] == '_');
+        if ch == '/' && at(i + 1) == '/' {
+            while i < c.len() && c[i] != '\n' {
+                i += 1;
+            }
+        } else if ch == '/' && at(i + 1) == '*' {
+            i += 2;
+            while i < c.len() && !(c[i] == '*' && at(i + 1) == '/') {
+                i += 1;
+            }
+            i += 2;
+        } else if ch == 'r' && !prev_ident && (at(i + 1) == '"' || at(i + 1) == '#') {
+            // Raw string r"…" or r#"…"#.
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while at(j) == '#' {
+                hashes += 1;
+                j += 1;
+            }
+            if at(j) != '"' {
+                out.push(ch);
+                i += 1;
+                continue;
+            }
+            j += 1;
+            loop {
+                if j >= c.len() {
+                    break;
+                }
+                if c[j] == '"' && (1..=hashes).all(|k| at(j + k) == '#') {
+                    j += 1 + hashes;
+                    break;
+                }
+                j += 1;
+            }
+            out.push_str("\"\"");
+            i = j;
+        } else if ch == '"' {
+            i += 1;
+            while i < c.len() && c[i] != '"' {
+                i += if c[i] == '\\' { 2 } else { 1 };
+            }
+            i += 1;
+            out.push_str("\"\"");
+        } else if ch == '\'' && (at(i + 2) == '\'' || at(i + 1) == '\\') {
+            // A char literal ('x', '\n', '\u{..}'); a lifetime has no closing quote.
+            i += 1;
+            while i < c.len() && c[i] != '\'' {
+                i += if c[i] == '\\' { 2 } else { 1 };
+            }
+            i += 1;
+            out.push_str("' '");
+        } else {
+            out.push(ch);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The code of `text` without comments, literals and `#[cfg(test)]` items
+/// (tests may reach anywhere).
 fn code_of(text: &str) -> String {
+    let text = strip_literals(text);
     let mut out = String::new();
     let mut skip_depth: Option<i32> = None;
     let mut depth = 0i32;
     let mut pending_test = false;
     for line in text.lines() {
         let trimmed = line.trim_start();
-        if trimmed.starts_with("//") {
-            continue;
-        }
         if skip_depth.is_none() && trimmed.starts_with("#[cfg(test)]") {
             pending_test = true;
             continue;
@@ -71,13 +138,16 @@ fn code_of(text: &str) -> String {
         let opens = line.matches('{').count() as i32;
         let closes = line.matches('}').count() as i32;
         if pending_test && skip_depth.is_none() {
+            if trimmed.starts_with("#[") {
+                // Another attribute of the same item.
+                continue;
+            }
             pending_test = false;
             if opens > closes {
                 skip_depth = Some(depth);
                 depth += opens - closes;
-                continue;
             }
-            // A one-line item under cfg(test): skip it.
+            // Either way (a block, or a one-line item): not shipped code.
             continue;
         }
         depth += opens - closes;
@@ -93,52 +163,120 @@ fn code_of(text: &str) -> String {
     out
 }
 
-/// The `crate::a::b…` paths `code` names, including those inside `use crate::{…}`
-/// groups, each as its segments.
-fn crate_paths(code: &str) -> Vec<Vec<String>> {
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Every path `code` names (`a::b::c`, and each leaf of a `use` tree such as
+/// `a::{b, c::{d, e}}`), as segments. Single words are not paths.
+fn paths_in(code: &str) -> Vec<Vec<String>> {
+    let c: Vec<char> = code.chars().collect();
     let mut paths = Vec::new();
-    let mut rest = code;
-    while let Some(at) = rest.find("crate::") {
-        let before = rest[..at].chars().last();
-        rest = &rest[at + "crate::".len()..];
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-            continue;
+    let mut i = 0;
+    while i < c.len() {
+        let starts = is_ident(c[i])
+            && (i == 0 || !(is_ident(c[i - 1]) || (c[i - 1] == ':' && i >= 2 && c[i - 2] == ':')));
+        if starts {
+            let mut found = Vec::new();
+            i = use_tree(&c, i, &[], &mut found);
+            paths.extend(found.into_iter().filter(|p| p.len() > 1));
+        } else {
+            i += 1;
         }
-        if let Some(group) = rest.strip_prefix('{') {
-            // `crate::{a, b::c}`: each item is a path of its own.
-            let end = group.find('}').unwrap_or(group.len());
-            for item in group[..end].split(',') {
-                let segs = segments(item.trim());
-                if !segs.is_empty() {
-                    paths.push(segs);
-                }
-            }
-            continue;
-        }
-        paths.push(segments(rest));
     }
     paths
 }
 
-fn segments(text: &str) -> Vec<String> {
-    let mut segs = Vec::new();
-    let mut rest = text;
+/// Parses one use tree (or path) at `i` under `prefix`; its leaves go to `out`.
+/// Returns the position after it.
+fn use_tree(c: &[char], mut i: usize, prefix: &[String], out: &mut Vec<Vec<String>>) -> usize {
+    let skip_ws = |mut i: usize| {
+        while c.get(i).is_some_and(|ch| ch.is_whitespace()) {
+            i += 1;
+        }
+        i
+    };
+    let mut path = prefix.to_vec();
     loop {
-        let end = rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
-        if end == 0 {
-            break;
-        }
-        segs.push(rest[..end].to_string());
-        match rest[end..].strip_prefix("::") {
-            Some(more) if more.starts_with(|c: char| c.is_alphanumeric() || c == '_') => {
-                rest = more
+        i = skip_ws(i);
+        if c.get(i) == Some(&'{') {
+            i += 1;
+            loop {
+                i = skip_ws(i);
+                match c.get(i) {
+                    None => return i,
+                    Some('}') => return i + 1,
+                    Some(',') => i += 1,
+                    Some(_) => {
+                        let before = i;
+                        i = use_tree(c, i, &path, out);
+                        if i == before {
+                            i += 1;
+                        }
+                    }
+                }
             }
-            _ => break,
         }
+        let start = i;
+        while c.get(i).is_some_and(|&ch| is_ident(ch)) {
+            i += 1;
+        }
+        if i == start {
+            // `*` or nothing: the path so far is the leaf.
+            out.push(path);
+            return i;
+        }
+        path.push(c[start..i].iter().collect());
+        if c.get(i) == Some(&':') && c.get(i + 1) == Some(&':') {
+            i += 2;
+            continue;
+        }
+        out.push(path);
+        return i;
     }
-    segs
+}
+
+/// The module path `path` (as written in module `from`) points into: `crate::`,
+/// `self::`, `super::` and a child module's name are resolved; other paths
+/// (std, other crates, locals) give `None`.
+fn absolute(path: &[String], from: &str, known: &BTreeSet<String>) -> Option<Vec<String>> {
+    let mut base: Vec<String> = if from.starts_with('<') {
+        Vec::new()
+    } else {
+        from.split("::").map(String::from).collect()
+    };
+    let mut rest = path;
+    match rest.first().map(String::as_str) {
+        Some("crate") => {
+            base.clear();
+            rest = &rest[1..];
+        }
+        Some("self") => rest = &rest[1..],
+        Some("super") => {
+            while rest.first().map(String::as_str) == Some("super") {
+                base.pop()?;
+                rest = &rest[1..];
+            }
+        }
+        Some(first) => {
+            let child = [base.clone(), vec![first.to_string()]].concat().join("::");
+            if !known.contains(&child) {
+                return None;
+            }
+        }
+        None => return None,
+    }
+    Some([base, rest.to_vec()].concat())
+}
+
+/// The `crate::…` paths `code` names, as segments after `crate` (for the root
+/// check: every one must land in a module).
+fn crate_paths(code: &str) -> Vec<Vec<String>> {
+    paths_in(code)
+        .into_iter()
+        .filter(|p| p.first().map(String::as_str) == Some("crate"))
+        .map(|p| p[1..].to_vec())
+        .collect()
 }
 
 /// The module a path lands in: its longest prefix that is a module.
@@ -160,9 +298,10 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let known: BTreeSet<String> = mods.keys().cloned().collect();
     mods.iter()
         .map(|(name, text)| {
-            let deps = crate_paths(&code_of(text))
+            let deps = paths_in(&code_of(text))
                 .iter()
-                .filter_map(|p| module_of(p, &known))
+                .filter_map(|p| absolute(p, name, &known))
+                .filter_map(|p| module_of(&p, &known))
                 .filter(|m| m != name)
                 .collect();
             (name.clone(), deps)

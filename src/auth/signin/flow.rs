@@ -10,7 +10,8 @@ use anyhow::{Context, anyhow};
 use chrono::Utc;
 use tokio::runtime::Runtime;
 
-use super::{SignInError, SignInOptions, browser, loopback, pkce};
+use super::options::{SignInError, SignInOptions};
+use super::{browser, loopback, pkce};
 use crate::auth::oidc::{self, Grant, GrantError, IssuedToken, Registration};
 use crate::auth::registration::{self, ClientSpec};
 use crate::config::environment::Environment;

@@ -13,6 +13,7 @@
 mod browser;
 mod flow;
 mod loopback;
+mod options;
 mod pkce;
 
 use std::path::Path;
@@ -30,41 +31,13 @@ use crate::config::sign_in::SignInTarget;
 use crate::store::safe_write;
 
 use flow::{Failure, Login};
+pub use options::{SignInError, SignInOptions};
 
 /// Bound on each OIDC/portal request (the sign-in itself has `timeout`).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// A token another process got while we waited is used if it lasts this long
 /// (the AWS CLI treats a token as expired 15 minutes before `expiresAt`).
 const FRESH_ENOUGH: Duration = Duration::from_secs(15 * 60);
-
-/// How a sign-in is to be done.
-#[derive(Clone, Debug)]
-pub struct SignInOptions {
-    /// The device-code flow even where the browser redirect would work.
-    pub use_device_code: bool,
-    /// Print the URL instead of opening a browser.
-    pub no_browser: bool,
-    /// The loopback port for the redirect (`None`: a free one).
-    pub redirect_port: Option<u16>,
-    /// The whole sign-in's bound.
-    pub timeout: Duration,
-    pub quiet: bool,
-}
-
-/// Why a sign-in ended without a token; the variant decides the exit code.
-#[derive(Debug)]
-pub enum SignInError {
-    /// The sign-in itself did not happen (denied, timed out, code expired): exit 3.
-    NotSignedIn(String),
-    /// Config, files, network: exit 1.
-    Other(anyhow::Error),
-}
-
-impl From<anyhow::Error> for SignInError {
-    fn from(e: anyhow::Error) -> Self {
-        SignInError::Other(e)
-    }
-}
 
 /// Signs in under the session's lock and writes the token; returns its expiry.
 pub fn sign_in(
