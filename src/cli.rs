@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
-use anyhow::anyhow;
-use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::exit::{Exit, Fatal};
 use crate::timefmt::parse_duration;
 
 /// Requests in flight at once (`--concurrency`), a ceiling the throttle lowers.
@@ -54,8 +52,8 @@ pub enum Command {
     Logout(LogoutArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
-    /// Print the manual page (roff) on stdout.
-    Man,
+    /// Print the manual page (roff) on stdout, or write one page per command.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -130,7 +128,7 @@ pub enum ExportFormat {
     Fish,
     /// `$Env:AWS_… = '…'` for PowerShell.
     Powershell,
-    /// `set AWS_…=…` for cmd.exe.
+    /// `set "AWS_…=…"` for cmd.exe.
     WindowsCmd,
     /// `AWS_…=…` lines for .env files (docker --env-file, direnv dotenv).
     Dotenv,
@@ -223,13 +221,15 @@ pub struct SignInArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "profile")]
     pub sso_session: Option<String>,
 
-    /// A profile: its sso-session, or its start URL for a legacy profile. `login`
-    /// then syncs only this profile.
+    /// A profile: its sso-session, or its start URL for a legacy profile.
     #[arg(short, long = "profile", value_name = "PROFILE")]
     pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("profile", |a| a.help(
+    "A profile: sign in to its sso-session (or its start URL, for a legacy profile), then sync only this profile"
+)))]
 pub struct LoginArgs {
     #[command(flatten)]
     pub sign_in: SignInArgs,
@@ -277,6 +277,9 @@ pub struct LoginArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("profile", |a| a.help(
+    "A profile: sign out of its sso-session, or of its start URL for a legacy profile"
+)))]
 pub struct LogoutArgs {
     #[command(flatten)]
     pub sign_in: SignInArgs,
@@ -301,20 +304,12 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// `ssosync completions SHELL`: the script, generated from this command line.
-pub fn print_completions(shell: clap_complete::Shell) -> Exit {
-    let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "ssosync", &mut std::io::stdout());
-    Exit::Ok
-}
-
-/// `ssosync man`: the manual page, generated from this command line.
-pub fn print_man() -> Result<Exit, Fatal> {
-    let page = clap_mangen::Man::new(Cli::command());
-    match page.render(&mut std::io::stdout()) {
-        Ok(()) => Ok(Exit::Ok),
-        Err(e) => Err(Fatal::Other(anyhow!("cannot write the manual page: {e}"))),
-    }
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write ssosync.1 and one page per command (ssosync-login.1, …) into this
+    /// folder (created if missing) instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// `--timeout` of a request: 1 s to 1 h (longer would only hide a dead network,

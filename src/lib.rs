@@ -51,7 +51,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &En
         Some(Command::Watch(args)) => commands::watch::run(args, env),
         Some(Command::Login(args)) => commands::login::run(args, env),
         Some(Command::Logout(args)) => commands::logout::run(args, env),
-        Some(Command::Completions(args)) => Ok(cli::print_completions(args.shell)),
-        Some(Command::Man) => cli::print_man(),
+        Some(Command::Completions(args)) => Ok(commands::completions::print(args.shell)),
+        Some(Command::Man(args)) => commands::man::run(args, env),
     })
 }

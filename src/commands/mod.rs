@@ -2,10 +2,12 @@
 //! drives the engine, the stores and the sign-in, and reports. Commands depend on
 //! the layers below, never on `lib.rs`; `report` is how a sync's results are shown.
 
+pub mod completions;
 pub mod export;
 pub mod hook;
 pub mod login;
 pub mod logout;
+pub mod man;
 pub mod report;
 pub mod status;
 pub mod sync;

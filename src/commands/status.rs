@@ -135,11 +135,17 @@ fn token_state(cache: &mut TokenCache, root: &SsoProfile, now: DateTime<Utc>) ->
         Ok(t) if t.refreshable(now) => (Health::Warn, "expired, refreshable".into()),
         Ok(_) => (
             Health::Bad,
-            format!("expired: {}", root.sign_in.login_command(&root.name)),
+            format!(
+                "expired: {}",
+                root.sign_in.ssosync_login_command(&root.name)
+            ),
         ),
         Err(TokenProblem::Missing) => (
             Health::Bad,
-            format!("missing: {}", root.sign_in.login_command(&root.name)),
+            format!(
+                "missing: {}",
+                root.sign_in.ssosync_login_command(&root.name)
+            ),
         ),
         Err(TokenProblem::Unreadable { reason, .. }) => {
             (Health::Bad, format!("unreadable ({reason})"))

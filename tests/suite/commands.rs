@@ -97,7 +97,7 @@ fn status_shows_every_profile_without_network_or_writes() {
     assert!(row("prod").contains("absent"), "{run:?}");
     assert!(
         row("legacy").contains("legacy")
-            && row("legacy").contains("missing: aws sso login --profile legacy"),
+            && row("legacy").contains("missing: ssosync login --profile legacy"),
         "{run:?}"
     );
     assert!(
@@ -320,4 +320,73 @@ fn completions_and_man_page() {
     assert_eq!(run.code, 0);
     assert!(run.stdout.contains(".TH ssosync 1"), "{run:?}");
     assert_eq!(home.run(&["completions", "tcsh"]).code, 2);
+}
+
+#[test]
+fn man_writes_one_page_per_command_into_a_folder() {
+    let home = small_home();
+    let dir = home.path("share/man/man1");
+    let run = home.run(&["man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(run.stdout.lines().count(), files.len(), "{run:?}");
+    // Every page the main page points to exists, and is that command's page.
+    let main = std::fs::read_to_string(dir.join("ssosync.1")).unwrap();
+    let named: Vec<String> = main
+        .replace("\\-", "-")
+        .split(char::is_whitespace)
+        .filter_map(|w| {
+            w.strip_prefix("ssosync-")?
+                .strip_suffix("(1)")
+                .map(str::to_string)
+        })
+        .collect();
+    for command in [
+        "sync",
+        "status",
+        "export",
+        "process",
+        "hook",
+        "watch",
+        "login",
+        "logout",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            named.iter().any(|n| n == command),
+            "main page names {command}: {named:?}"
+        );
+    }
+    for command in &named {
+        let page = std::fs::read_to_string(dir.join(format!("ssosync-{command}.1")))
+            .unwrap_or_else(|e| panic!("ssosync-{command}.1: {e}; have {files:?}"));
+        assert!(
+            page.contains(&format!(".TH ssosync-{command} 1")),
+            "{command}"
+        );
+    }
+    assert_eq!(files.len(), named.len() + 1, "{files:?}");
+    // Without --dir: the main page on stdout, as before.
+    let run = home.run(&["man"]);
+    assert_eq!(run.stdout, main);
+}
+
+#[test]
+fn help_texts_say_what_each_command_does_with_its_options() {
+    let home = small_home();
+    let export = home.run(&["export", "--help"]).stdout;
+    assert!(export.contains("`set \"AWS_…=…\"` for cmd.exe"), "{export}");
+    let logout = home.run(&["logout", "--help"]).stdout;
+    assert!(logout.contains("sign out of its sso-session"), "{logout}");
+    assert!(
+        !logout.contains("then sync"),
+        "logout syncs nothing: {logout}"
+    );
+    let login = home.run(&["login", "--help"]).stdout;
+    assert!(login.contains("then sync only this profile"), "{login}");
 }

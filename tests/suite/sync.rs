@@ -140,7 +140,7 @@ fn a_missing_or_expired_token_stops_only_its_profiles_with_the_login_command() {
     // No token for the legacy profile at all.
     let run = home.run(&[]);
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("profile legacy: no SSO token cached for https://legacy.awsapps.com/start; run `aws sso login --profile legacy` (or `ssosync login --profile legacy`)"), "{run:?}");
+    assert!(run.stderr.contains("profile legacy: no SSO token cached for https://legacy.awsapps.com/start; run `ssosync login --profile legacy` (or `aws sso login --profile legacy`)"), "{run:?}");
     assert!(home.credentials().contains("[dev]"));
 
     // An expired session token, in the old CLI's `UTC` spelling.
@@ -150,7 +150,7 @@ fn a_missing_or_expired_token_stops_only_its_profiles_with_the_login_command() {
     assert_eq!(run.code, 3, "{run:?}");
     assert!(
         run.stderr
-            .contains("expired at 2021-12-11T07:18:18Z; run `aws sso login --sso-session corp`"),
+            .contains("expired at 2021-12-11T07:18:18Z; run `ssosync login --sso-session corp` (or `aws sso login --sso-session corp`)"),
         "{run:?}"
     );
     assert_eq!(home.portal.request_count(), 0);
@@ -221,7 +221,7 @@ fn portal_errors_map_to_what_the_user_must_do() {
     assert_eq!(run.code, 3, "{run:?}");
     assert!(
         run.stderr.contains(
-            "token was rejected (expired or revoked); run `aws sso login --sso-session corp`"
+            "token was rejected (expired or revoked); run `ssosync login --sso-session corp` (or `aws sso login --sso-session corp`)"
         ),
         "{run:?}"
     );

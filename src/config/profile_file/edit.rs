@@ -5,7 +5,7 @@
 
 use super::document::{Eol, Line, ProfileFile, Text, line_text};
 use super::index::name_hash;
-use super::syntax::{Key, LineKind, WHITESPACE, trim_start_ws, trim_ws};
+use super::syntax::{Key, LineKind, WHITESPACE, key_text, trim_start_ws, trim_ws};
 
 impl ProfileFile {
     /// The line ending new lines should use: the file's first one, else `\n`.
@@ -91,10 +91,12 @@ impl ProfileFile {
                             matches!(l.kind, LineKind::Property { .. } | LineKind::Continuation)
                         })
                         .map_or(section.header, |n| section.header + 1 + n);
-                    let text = format!("{key} = {value}");
+                    // Spaced like the key it follows (`k=v` gets `key=value`).
+                    let separator = self.separator_before(section.header, after);
+                    let text = format!("{key}{separator}{value}");
                     let kind = LineKind::Property {
                         key: Key::Span(0..key.len()),
-                        value: key.len() + 3..text.len(),
+                        value: key.len() + separator.len()..text.len(),
                     };
                     self.insert_lines(after, vec![text], vec![kind]);
                 }
@@ -103,6 +105,27 @@ impl ProfileFile {
         for s in look_alikes {
             self.remove_in(s, key);
         }
+    }
+
+    /// The text between key and value (`=`, ` = `, `\t= `) of the last property
+    /// line with a value from line `last` back to header line `header`; ` = `
+    /// when there is none. New keys are spaced like their neighbours.
+    fn separator_before(&self, header: usize, last: usize) -> String {
+        let found = (header + 1..=last).rev().find_map(|i| {
+            let line = self.lines.get(i)?;
+            let LineKind::Property { key, value } = &line.kind else {
+                return None;
+            };
+            let text = line_text(&self.source, line);
+            // A property line starts with its key (indented lines continue values).
+            let separator = text.get(key_text(text, key).len()..value.start)?;
+            let spacing_only = separator
+                .bytes()
+                .all(|b| b == b'=' || b == b' ' || b == b'\t')
+                && separator.bytes().filter(|&b| b == b'=').count() == 1;
+            (!value.is_empty() && spacing_only).then(|| separator.to_string())
+        });
+        found.unwrap_or_else(|| " = ".to_string())
     }
 
     /// Removes every occurrence of `key` in sections named `header`.
@@ -290,6 +313,23 @@ mod tests {
             file.render(),
             "[a]\nk = v\nnew = 1\n\n# about b\n[b]\nx = 1\nnew = 2"
         );
+    }
+
+    #[test]
+    fn added_keys_are_spaced_like_the_key_they_follow() {
+        let mut file =
+            ProfileFile::parse("[a]\nk=v\n[b]\nk\t=  v\n[c]\nk =\n[d]\nK = v\nj=\n").unwrap();
+        for section in ["a", "b", "c", "d"] {
+            file.set(section, "new", "1");
+        }
+        assert_eq!(
+            file.render(),
+            "[a]\nk=v\nnew=1\n[b]\nk\t=  v\nnew\t=  1\n[c]\nk =\nnew = 1\n[d]\nK = v\nj=\nnew = 1\n"
+        );
+        // The inserted line reads back as that key and value.
+        let set = file.profile_set(FileKind::Credentials);
+        assert_eq!(set.profiles["b"].get("new"), Some("1"));
+        assert_eq!(set.profiles["a"].get("new"), Some("1"));
     }
 
     #[test]
