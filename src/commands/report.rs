@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::engine::{FailureKind, Outcome, SyncReport};
 use crate::exit::Exit;
 use crate::options::Style;
-use crate::store::credentials::{ACCESS_KEY_ID, SECRET_KEYS};
+use crate::store::credentials::{ACCESS_KEY_ID, PLACEHOLDER, SECRET_KEYS};
 use crate::timefmt::{describe_expiry, format_utc};
 
 /// Prints `report` in `style`; its exit code.
@@ -49,9 +49,7 @@ pub fn print_human(report: &SyncReport, quiet: bool) {
         let line = match &r.outcome {
             Outcome::Fresh(t) => format!("fresh    until {}", describe_expiry(*t, report.now)),
             Outcome::Written(t) => format!("written  until {}", describe_expiry(*t, report.now)),
-            Outcome::WouldWrite(t) => {
-                format!("would write, until {}", describe_expiry(*t, report.now))
-            }
+            Outcome::WouldWrite => "would write (fetched on a real run)".to_string(),
             Outcome::WouldRefresh => "would refresh the SSO token, then write".to_string(),
             Outcome::Fetched(t) => format!("fetched  until {}", describe_expiry(*t, report.now)),
             Outcome::Failed(f) => {
@@ -79,7 +77,7 @@ pub fn print_json(report: &SyncReport, exit: Exit) {
             let (status, expiration, error) = match &r.outcome {
                 Outcome::Fresh(t) => ("fresh", Some(*t), None),
                 Outcome::Written(t) => ("written", Some(*t), None),
-                Outcome::WouldWrite(t) => ("would_write", Some(*t), None),
+                Outcome::WouldWrite => ("would_write", None, None),
                 Outcome::WouldRefresh => ("would_refresh", None, None),
                 Outcome::Fetched(t) => ("fetched", Some(*t), None),
                 Outcome::Failed(f) => ("failed", None, Some(f)),
@@ -170,7 +168,7 @@ pub fn redact_line(line: &str) -> String {
         return line.to_string();
     } else if SECRET_KEYS.contains(&name.as_str()) {
         "<redacted>".to_string()
-    } else if name == ACCESS_KEY_ID && value.chars().count() > 4 {
+    } else if name == ACCESS_KEY_ID && value != PLACEHOLDER && value.chars().count() > 4 {
         let tail: String = value.chars().skip(value.chars().count() - 4).collect();
         format!("****************{tail}")
     } else {

@@ -29,7 +29,9 @@ pub struct Failure {
 pub enum Outcome {
     Fresh(DateTime<Utc>),
     Written(DateTime<Utc>),
-    WouldWrite(DateTime<Utc>),
+    /// Dry run: the entry would be written (its keys and expiration come only
+    /// from a real run's fetch).
+    WouldWrite,
     /// Fetched and handed back, not written (`--no-write`).
     Fetched(DateTime<Utc>),
     /// Dry run: the SSO token must be refreshed first, which a dry run does not do.
@@ -43,6 +45,16 @@ impl Outcome {
             kind,
             message: message.into(),
         })
+    }
+
+    /// A chain's outcome that comes from its SSO root `source`: a failure names it.
+    pub fn via_source(self, source: &str) -> Outcome {
+        match self {
+            Outcome::Failed(f) => {
+                Outcome::failed(f.kind, format!("source profile {source}: {}", f.message))
+            }
+            other => other,
+        }
     }
 }
 

@@ -2,9 +2,11 @@
 //! plan every change to the credentials file and apply it in one locked, atomic
 //! write (`store::apply`).
 //!
-//! `--dry-run` takes the same path and stops before the lock, so what it shows is
-//! what a real run would write. The no-op path (every entry fresh) reads two files
-//! and returns: no token read, no async runtime, no network.
+//! `--dry-run` decides the same way and plans the same edit, but has no side
+//! effects: instead of fetching it only reads each sign-in's cached token
+//! (`preview`), writes placeholders for the keys a fetch would bring, and stops
+//! before the lock. The no-op path (every entry fresh) reads two files and
+//! returns: no token read, no async runtime, no network.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -18,6 +20,7 @@ use crate::config::profiles::{ProfileConfig, ProfileKind};
 use crate::config::selection::Target;
 use crate::engine::fetch::{self, FetchSettings, Wanted};
 use crate::engine::outcome::{FailureKind, Outcome, ProfileResult, SyncReport};
+use crate::engine::preview;
 use crate::store::apply::{self, Commit, UserFile};
 use crate::store::credentials::{CredentialsFile, EntryState};
 
@@ -60,6 +63,8 @@ enum Step {
         creds: RoleCredentials,
         region: Option<String>,
     },
+    /// Dry run: would be fetched and written; placeholders stand in for the keys.
+    Preview { region: Option<String> },
 }
 
 pub struct Syncer<'a> {
@@ -97,7 +102,10 @@ impl Syncer<'_> {
             .collect();
         self.fetch(&mut jobs, &mut report.warnings)?;
 
-        let results = if !jobs.iter().any(|j| matches!(j.step, Step::Write { .. })) {
+        let results = if !jobs
+            .iter()
+            .any(|j| matches!(j.step, Step::Write { .. } | Step::Preview { .. }))
+        {
             finish(jobs, |_| None)
         } else if self.options.mode == Mode::FetchOnly {
             finish(jobs, |job| match &job.step {
@@ -111,13 +119,9 @@ impl Syncer<'_> {
             };
             let applied = apply::apply(&file, Some(doc), commit, |doc| self.plan(&jobs, doc))?;
             report.preview = applied.preview;
-            let dry = commit == Commit::DryRun;
             let mut planned = applied.planned.into_iter();
             finish(jobs, |job| match job.step {
-                Step::Write { .. } => planned.next().map(|o| match o {
-                    Outcome::Written(t) if dry => Outcome::WouldWrite(t),
-                    other => other,
-                }),
+                Step::Write { .. } | Step::Preview { .. } => planned.next(),
                 _ => None,
             })
         };
@@ -165,10 +169,29 @@ impl Syncer<'_> {
         if distinct.is_empty() {
             return Ok(());
         }
+        let region = |w: &Wanted| {
+            w.region()
+                .map(str::to_string)
+                .filter(|_| self.options.write_region)
+        };
+        if self.options.mode == Mode::DryRun {
+            let previewed = preview::preview(self.env, self.now, &distinct, warnings)?;
+            for job in jobs {
+                let Step::Fetch(w) = &job.step else { continue };
+                job.step = match previewed.get(w.name()) {
+                    Some(Ok(())) => Step::Preview { region: region(w) },
+                    Some(Err(outcome)) => Step::Done(outcome.clone()),
+                    None => Step::Done(Outcome::failed(
+                        FailureKind::Portal,
+                        "internal: the preview skipped this profile",
+                    )),
+                };
+            }
+            return Ok(());
+        }
         let settings = FetchSettings {
             timeout: self.options.timeout,
             concurrency: self.options.concurrency,
-            dry_run: self.options.mode == Mode::DryRun,
         };
         let fetched = fetch::fetch(self.env, &settings, self.now, &distinct, warnings)?;
         for job in jobs {
@@ -176,10 +199,7 @@ impl Syncer<'_> {
             job.step = match fetched.get(w.name()) {
                 Some(Ok(creds)) => Step::Write {
                     creds: creds.clone(),
-                    region: w
-                        .region()
-                        .map(str::to_string)
-                        .filter(|_| self.options.write_region),
+                    region: region(w),
                 },
                 Some(Err(outcome)) => Step::Done(outcome.clone()),
                 None => Step::Done(Outcome::failed(
@@ -191,21 +211,31 @@ impl Syncer<'_> {
         Ok(())
     }
 
-    /// Writes every fetched entry whose target is still ours to overwrite into
-    /// `file`; the outcome of each [`Step::Write`] job, in job order.
+    /// Writes every fetched (or, dry, previewed) entry whose target is still ours
+    /// to overwrite into `file`; the outcome of each [`Step::Write`] and
+    /// [`Step::Preview`] job, in job order.
     fn plan(&self, jobs: &[Job], file: &mut CredentialsFile) -> Vec<Outcome> {
         let mut planned = Vec::new();
         for job in jobs {
-            let Step::Write { creds, region } = &job.step else {
+            if !matches!(job.step, Step::Write { .. } | Step::Preview { .. }) {
                 continue;
-            };
+            }
             let name = &job.target.target;
             if file.state(name, self.now) == EntryState::LongTerm && !self.options.force {
                 planned.push(protected(name));
                 continue;
             }
-            file.write_entry(name, creds, region.as_deref());
-            planned.push(Outcome::Written(creds.expiration));
+            match &job.step {
+                Step::Write { creds, region } => {
+                    file.write_entry(name, creds, region.as_deref());
+                    planned.push(Outcome::Written(creds.expiration));
+                }
+                Step::Preview { region } => {
+                    file.write_placeholder_entry(name, region.as_deref());
+                    planned.push(Outcome::WouldWrite);
+                }
+                _ => {}
+            }
         }
         planned
     }
@@ -227,6 +257,12 @@ fn finish(
                         Outcome::failed(FailureKind::Portal, "internal: no outcome")
                     }),
                     Some(creds),
+                ),
+                Step::Preview { .. } => (
+                    outcome.unwrap_or_else(|| {
+                        Outcome::failed(FailureKind::Portal, "internal: no outcome")
+                    }),
+                    None,
                 ),
                 Step::Fetch(_) => (
                     Outcome::failed(FailureKind::Portal, "internal: not fetched"),

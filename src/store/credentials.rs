@@ -19,6 +19,10 @@ pub const EXPIRATION: &str = "aws_credential_expiration";
 /// yawsso's name for the expiry; read for freshness and kept in step when present.
 pub const YAWSSO_EXPIRATION: &str = "aws_session_expiration";
 
+/// The value a dry run shows for each key a fetch would bring: the keys and their
+/// expiration are known only once the portal issues them.
+pub const PLACEHOLDER: &str = "<not-fetched-in-a-dry-run>";
+
 /// Keys whose values are secret and are redacted whenever we show the file.
 pub const SECRET_KEYS: [&str; 3] = [SECRET_ACCESS_KEY, SESSION_TOKEN, SECURITY_TOKEN];
 
@@ -139,18 +143,40 @@ impl CredentialsFile {
     /// Writes `creds` as profile `name`, in place when the section exists.
     pub fn write_entry(&mut self, name: &str, creds: &RoleCredentials, region: Option<&str>) {
         let expiration = format_utc(creds.expiration);
+        let values = [
+            creds.access_key_id.as_str(),
+            creds.secret_access_key.expose(),
+            creds.session_token.expose(),
+            expiration.as_str(),
+        ];
+        self.write_values(name, values, region);
+    }
+
+    /// What [`CredentialsFile::write_entry`] would change, with [`PLACEHOLDER`] for
+    /// every value a fetch brings (a dry run fetches nothing).
+    pub fn write_placeholder_entry(&mut self, name: &str, region: Option<&str>) {
+        self.write_values(name, [PLACEHOLDER; 4], region);
+    }
+
+    /// The entry's keys: access key id, secret key, session token, expiration.
+    fn write_values(
+        &mut self,
+        name: &str,
+        [id, secret, token, expiration]: [&str; 4],
+        region: Option<&str>,
+    ) {
         let mut entries = vec![
-            (ACCESS_KEY_ID, creds.access_key_id.as_str()),
-            (SECRET_ACCESS_KEY, creds.secret_access_key.expose()),
-            (SESSION_TOKEN, creds.session_token.expose()),
-            (SECURITY_TOKEN, creds.session_token.expose()),
-            (EXPIRATION, expiration.as_str()),
+            (ACCESS_KEY_ID, id),
+            (SECRET_ACCESS_KEY, secret),
+            (SESSION_TOKEN, token),
+            (SECURITY_TOKEN, token),
+            (EXPIRATION, expiration),
         ];
         let existing = self
             .merged(name)
             .map(|p| p.value(YAWSSO_EXPIRATION).is_some());
         if existing == Some(true) {
-            entries.push((YAWSSO_EXPIRATION, expiration.as_str()));
+            entries.push((YAWSSO_EXPIRATION, expiration));
         }
         if let Some(region) = region {
             entries.push(("region", region));

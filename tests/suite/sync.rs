@@ -339,8 +339,14 @@ fn dry_run_shows_a_redacted_diff_and_writes_nothing() {
     );
     assert!(d.contains(" # keep me"), "context lines: {run:?}");
     assert!(d.contains("-aws_secret_access_key = <redacted>"), "{run:?}");
-    assert!(d.contains("+aws_credential_expiration = 20"), "{run:?}");
+    // Nothing was fetched: the new key id and expiration are not known yet.
+    assert!(
+        d.contains("+aws_access_key_id = <not-fetched-in-a-dry-run>")
+            && d.contains("+aws_credential_expiration = <not-fetched-in-a-dry-run>"),
+        "{run:?}"
+    );
     assert!(d.contains("would write"), "{run:?}");
+    assert_eq!(home.portal.request_count(), 0, "a dry run calls nothing");
     for secret in home
         .secrets()
         .iter()
@@ -431,4 +437,71 @@ fn honours_aws_config_file_and_aws_shared_credentials_file() {
     assert!(home.read("creds/custom").contains("[dev]"));
     assert!(!home.path(".aws/credentials").exists());
     assert_eq!(home.mode("creds"), 0o700);
+}
+
+#[test]
+fn a_dry_run_has_no_side_effects() {
+    // No GetRoleCredentials, no AssumeRole, no refresh, no write, whatever the
+    // flags; it still says what each profile would get.
+    let home = Home::new();
+    home.write(
+        ".aws/config",
+        format!("{CONFIG}\n[profile admin]\nrole_arn = arn:aws:iam::444444444444:role/Admin\nsource_profile = dev\n"),
+    );
+    home.portal
+        .allow_assume("arn:aws:iam::444444444444:role/Admin");
+    let before = "[prod]\naws_access_key_id = ASIAOLD\naws_secret_access_key = s\naws_session_token = t\naws_credential_expiration = 2099-01-01T00:00:00Z\n";
+    home.write(".aws/credentials", before);
+    let cache = home.read(&format!(
+        ".aws/sso/cache/{}.json",
+        crate::common::sha1_hex("corp")
+    ));
+    let run = home.run(&["--dry-run", "--force", "--json"]);
+    assert_eq!(run.code, 3, "legacy has no token: {run:?}");
+    assert_eq!(
+        home.portal.request_count(),
+        0,
+        "{:?}",
+        home.portal.requests()
+    );
+    assert_eq!(home.credentials(), before);
+    assert_eq!(
+        home.read(&format!(
+            ".aws/sso/cache/{}.json",
+            crate::common::sha1_hex("corp")
+        )),
+        cache
+    );
+    let doc: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let status = |n: &str| {
+        let p = doc["profiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["profile"] == n)
+            .unwrap()
+            .clone();
+        (
+            p["status"].as_str().unwrap().to_string(),
+            p["expiration"].clone(),
+        )
+    };
+    for name in ["dev", "prod", "admin"] {
+        assert_eq!(
+            status(name),
+            ("would_write".into(), serde_json::Value::Null),
+            "{name}: {doc}"
+        );
+    }
+    assert_eq!(status("legacy").0, "failed");
+    let diff = doc["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+[admin]") && diff.contains("+[dev]"),
+        "{diff}"
+    );
+    assert!(!diff.contains("ASIAOLD"), "{diff}");
+    // The same selection for real calls the portal and STS.
+    assert_eq!(home.run(&["-p", "admin", "-p", "dev"]).code, 0);
+    assert_eq!(home.portal.assumed().len(), 1);
+    assert_eq!(home.portal.count_path("/federation/credentials"), 1);
 }
