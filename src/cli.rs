@@ -285,8 +285,8 @@ pub struct LogoutArgs {
     pub sign_in: SignInArgs,
 
     /// Also remove the entries ssosync wrote to the credentials file for the
-    /// session's profiles (only entries with a session token and
-    /// aws_credential_expiration; other keys and sections stay).
+    /// session's profiles, under their own names or others (`-p dev:default`);
+    /// other keys stay, and a section left empty goes.
     #[arg(long)]
     pub clean: bool,
 

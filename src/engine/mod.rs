@@ -5,6 +5,7 @@
 //! The engine prints nothing: commands report what it returns.
 
 pub mod fetch;
+pub mod freshness;
 pub mod limiter;
 pub mod outcome;
 pub mod plan;

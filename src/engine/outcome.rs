@@ -66,6 +66,9 @@ pub struct ProfileResult {
     /// The credentials fetched for it in this run, if any (for `export` and
     /// `process`; present even when they could not be written).
     pub fetched: Option<RoleCredentials>,
+    /// For a fresh or written entry: when it stops being fresh (its expiry minus
+    /// the margin in effect), the time `watch` rotates it.
+    pub rotate_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -8,7 +8,7 @@
 //! before the lock. The no-op path (every entry fresh) reads two files and
 //! returns: no token read, no async runtime, no network.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -19,10 +19,13 @@ use crate::config::environment::Environment;
 use crate::config::profiles::{ProfileConfig, ProfileKind};
 use crate::config::selection::Target;
 use crate::engine::fetch::{self, FetchSettings, Wanted};
+use crate::engine::freshness::{self, Lifetimes};
 use crate::engine::outcome::{FailureKind, Outcome, ProfileResult, SyncReport};
 use crate::engine::preview;
 use crate::store::apply::{self, Commit, UserFile};
 use crate::store::credentials::{CredentialsFile, EntryState};
+use crate::store::ledger::{self, Ledger, Record};
+use crate::store::safe_write::FileLock;
 
 /// What a run does with the credentials it fetches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +53,9 @@ pub struct SyncOptions {
 struct Job<'t> {
     target: &'t Target,
     step: Step,
+    /// How long its credentials last, when that decided its margin (a fallback)
+    /// or a fetch just told.
+    lifetime: Option<Duration>,
 }
 
 /// How far a profile has got.
@@ -93,15 +99,43 @@ impl Syncer<'_> {
             ));
         }
 
+        let mut lifetimes = Lifetimes::of(&file);
         let mut jobs: Vec<Job> = targets
             .iter()
-            .map(|target| Job {
-                target,
-                step: self.decide(target, &doc),
+            .map(|target| {
+                let (step, lifetime) =
+                    self.decide(target, &doc, &mut lifetimes, &mut report.warnings);
+                Job {
+                    target,
+                    step,
+                    lifetime,
+                }
             })
             .collect();
         self.fetch(&mut jobs, &mut report.warnings)?;
+        // Say once which margins fell back, whether decided now or fetched now.
+        let mut fell_back: BTreeMap<Duration, Vec<String>> = BTreeMap::new();
+        for job in &mut jobs {
+            if let Step::Write { creds, .. } = &job.step {
+                job.lifetime = Some(freshness::lifetime(self.now, creds.expiration));
+            }
+            if let Some(lifetime) = job.lifetime
+                && freshness::margin(self.options.min_ttl, Some(lifetime)).1
+                && matches!(job.step, Step::Write { .. } | Step::Done(Outcome::Fresh(_)))
+            {
+                fell_back
+                    .entry(lifetime)
+                    .or_default()
+                    .push(job.target.target.clone());
+            }
+        }
+        report.warnings.extend(freshness::fallback_warnings(
+            self.options.min_ttl,
+            &fell_back,
+        ));
 
+        let lifetimes_in_job_order: Vec<Option<Duration>> =
+            jobs.iter().map(|job| job.lifetime).collect();
         let results = if !jobs
             .iter()
             .any(|j| matches!(j.step, Step::Write { .. } | Step::Preview { .. }))
@@ -119,17 +153,101 @@ impl Syncer<'_> {
             };
             let applied = apply::apply(&file, Some(doc), commit, |doc| self.plan(&jobs, doc))?;
             report.preview = applied.preview;
+            if let Some(lock) = &applied.lock {
+                self.record(&file, lock, &jobs, &applied.planned, &mut report.warnings);
+            }
             let mut planned = applied.planned.into_iter();
             finish(jobs, |job| match job.step {
                 Step::Write { .. } | Step::Preview { .. } => planned.next(),
                 _ => None,
             })
         };
-        report.results = results;
+        report.results = results
+            .into_iter()
+            .zip(lifetimes_in_job_order)
+            .map(|(mut result, lifetime)| {
+                result.rotate_at = match result.outcome {
+                    Outcome::Fresh(t) | Outcome::Written(t) => {
+                        let (margin, _) = freshness::margin(self.options.min_ttl, lifetime);
+                        chrono::Duration::from_std(margin)
+                            .ok()
+                            .and_then(|m| t.checked_sub_signed(m))
+                    }
+                    _ => None,
+                };
+                result
+            })
+            .collect();
         Ok(report)
     }
 
-    fn decide(&self, target: &Target, file: &CredentialsFile) -> Step {
+    /// Notes in the ledger, under the file's lock, which entries this run wrote
+    /// and from which profile; a ledger that cannot be written is a warning.
+    fn record(
+        &self,
+        file: &UserFile,
+        lock: &FileLock,
+        jobs: &[Job],
+        planned: &[Outcome],
+        warnings: &mut Vec<String>,
+    ) {
+        let mut ledger = Ledger::read(file, warnings);
+        let written = jobs.iter().filter_map(|job| match &job.step {
+            Step::Write { creds, .. } => Some((job, creds)),
+            _ => None,
+        });
+        for ((job, creds), outcome) in written.zip(planned) {
+            if matches!(outcome, Outcome::Written(_)) {
+                ledger.set(
+                    &job.target.target,
+                    Record {
+                        profile: job.target.source.clone(),
+                        access_key_id: creds.access_key_id.clone(),
+                        lifetime: job.lifetime,
+                    },
+                );
+            }
+        }
+        if let Err(e) = ledger.write(file, lock) {
+            warnings.push(format!(
+                "cannot record the entries ssosync wrote in {} ({e:#}); `logout --clean` will not find them under other names",
+                ledger::shown(file)
+            ));
+        }
+    }
+
+    /// What `target` needs, and the lifetime that decided it when its margin fell
+    /// back (see `freshness`).
+    fn decide(
+        &self,
+        target: &Target,
+        file: &CredentialsFile,
+        lifetimes: &mut Lifetimes,
+        warnings: &mut Vec<String>,
+    ) -> (Step, Option<Duration>) {
+        let step = self.step(target, file);
+        let stale = match &step {
+            Step::Fetch(_) if !self.options.force => {
+                file.state(&target.target, self.now) != EntryState::LongTerm
+            }
+            _ => false,
+        };
+        if stale
+            && let Some((t, lifetime)) = freshness::fresh_until(
+                file,
+                &target.target,
+                self.now,
+                self.options.min_ttl,
+                lifetimes,
+                warnings,
+            )
+        {
+            return (Step::Done(Outcome::Fresh(t)), lifetime);
+        }
+        (step, None)
+    }
+
+    fn step(&self, target: &Target, file: &CredentialsFile) -> Step {
         let failed = |message: String| Step::Done(Outcome::failed(FailureKind::Config, message));
         let wanted = match self.config.get(&target.source) {
             Some(ProfileKind::Sso(p)) => Wanted::Sso(p.clone()),
@@ -273,6 +391,7 @@ fn finish(
                 target: job.target.clone(),
                 outcome,
                 fetched,
+                rotate_at: None,
             }
         })
         .collect()

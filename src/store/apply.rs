@@ -79,6 +79,9 @@ pub struct Applied<T> {
     pub planned: T,
     /// `--dry-run`: the text before and after the plan.
     pub preview: Option<(String, String)>,
+    /// The file's lock, still held (not for a dry run) until this is dropped, so
+    /// that what records the write (the ledger) changes in step with the file.
+    pub lock: Option<safe_write::FileLock>,
 }
 
 /// Runs `plan` on `file`'s document and writes the result safely. `earlier` is
@@ -98,10 +101,14 @@ pub fn apply<D: Document, T>(
         };
         let planned = plan(&mut doc);
         let preview = Some((doc.text().to_string(), doc.render()));
-        return Ok(Applied { planned, preview });
+        return Ok(Applied {
+            planned,
+            preview,
+            lock: None,
+        });
     }
     refuse_read_only(file)?;
-    let _lock = safe_write::lock(&file.path, LOCK_WAIT)?;
+    let lock = safe_write::lock(&file.path, LOCK_WAIT)?;
     safe_write::remove_stale_temp_files(&file.path);
     let mut earlier = earlier;
     for _ in 0..ATTEMPTS {
@@ -123,6 +130,7 @@ pub fn apply<D: Document, T>(
         return Ok(Applied {
             planned,
             preview: None,
+            lock: Some(lock),
         });
     }
     Err(anyhow!(

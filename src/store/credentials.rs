@@ -119,6 +119,15 @@ impl CredentialsFile {
         }
     }
 
+    /// When the short-lived keys under `name` expire (none for an absent entry,
+    /// long-term keys, or keys of unknown age).
+    pub fn expiration(&self, name: &str) -> Option<DateTime<Utc>> {
+        match self.state(name, DateTime::<Utc>::MIN_UTC) {
+            EntryState::Fresh(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The short-lived credentials stored under `name`, when complete.
     pub fn entry(&self, name: &str) -> Option<RoleCredentials> {
         let props = self.merged(name)?;
@@ -190,11 +199,21 @@ impl CredentialsFile {
         }
     }
 
-    /// Removes ssosync's keys from profile `name` when its merged entry looks like
-    /// one ssosync wrote (a session token and `aws_credential_expiration`); anything
-    /// else (long-term keys, other tools' entries, other keys, comments, the
-    /// header) stays. Whether it removed them.
-    pub fn remove_ours(&mut self, name: &str) -> bool {
+    /// The access key id of profile `name`, as the SDKs would read it.
+    pub fn access_key_id(&self, name: &str) -> Option<String> {
+        self.merged(name)?
+            .value(ACCESS_KEY_ID)
+            .filter(|v| !v.is_empty())
+            .map(Cow::into_owned)
+    }
+
+    /// Removes ssosync's keys from profile `name` when `recorded` (the ledger says
+    /// ssosync wrote the entry) or its merged entry looks like one ssosync wrote (a
+    /// session token and `aws_credential_expiration`); anything else (long-term
+    /// keys, other tools' entries, other keys, comments) stays. A section left
+    /// with nothing in it goes too, with the blank line ssosync put before it.
+    /// Whether it removed them.
+    pub fn remove_ours(&mut self, name: &str, recorded: bool) -> bool {
         let wanted = SectionName::Profile(name.to_string());
         let props: Vec<(String, String)> = self
             .doc
@@ -203,13 +222,8 @@ impl CredentialsFile {
             .flat_map(|s| s.properties())
             .collect();
         let has = |key: &str| props.iter().any(|(k, v)| k == key && !v.is_empty());
-        let ours = (has(SESSION_TOKEN) || has(SECURITY_TOKEN)) && has(EXPIRATION);
-        if ours {
-            for key in OUR_KEYS {
-                self.doc.remove(name, key);
-            }
-        }
-        ours
+        let ours = recorded || ((has(SESSION_TOKEN) || has(SECURITY_TOKEN)) && has(EXPIRATION));
+        ours && self.doc.remove_keys(name, &OUR_KEYS)
     }
 }
 
@@ -339,7 +353,7 @@ mod tests {
         .unwrap();
         let cleaned: Vec<&str> = ["dev", "prod", "other", "absent"]
             .into_iter()
-            .filter(|name| file.remove_ours(name))
+            .filter(|name| file.remove_ours(name, false))
             .collect();
         assert_eq!(cleaned, ["dev"]);
         assert_eq!(
@@ -348,5 +362,20 @@ mod tests {
              \n[prod]\naws_access_key_id = AKIA\naws_secret_access_key = s\n\
              \n[other]\naws_access_key_id = ASIA2\naws_session_token = t\n"
         );
+    }
+
+    #[test]
+    fn cleaning_removes_the_sections_it_empties() {
+        let text = "[keep]\nx = 1\n";
+        let mut file = CredentialsFile::parse(text).unwrap();
+        file.write_entry("dev", &creds("ASIA1"), None);
+        file.write_entry("renamed", &creds("ASIA2"), None);
+        let mut file = CredentialsFile::parse(&file.render()).unwrap();
+        assert!(file.remove_ours("dev", false));
+        assert!(file.remove_ours("renamed", true));
+        assert_eq!(file.render(), text, "back to the file before ssosync wrote");
+        // Recorded or not, a section without our keys is left alone.
+        assert!(!file.remove_ours("keep", true));
+        assert_eq!(file.render(), text);
     }
 }

@@ -390,3 +390,35 @@ fn help_texts_say_what_each_command_does_with_its_options() {
     let login = home.run(&["login", "--help"]).stdout;
     assert!(login.contains("then sync only this profile"), "{login}");
 }
+
+#[test]
+fn watch_never_rotates_faster_than_the_lifetime_allows() {
+    // 8-second credentials and `--min-ttl 2h`: rotating whenever an entry is
+    // within --min-ttl of expiry would mean every second. The margin falls back
+    // to a quarter of the lifetime (2 s): one rotation about every 6 s.
+    let home = small_home();
+    home.portal.set_credential_ttl(Duration::from_secs(8));
+    let child = home
+        .command(&["watch", "-p", "dev", "-p", "prod", "--min-ttl", "2h"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(10));
+    let rotations = home.issued_for("111111111111", "Dev").len();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        (1..=3).contains(&rotations),
+        "{rotations} rotations of dev in 10 s: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("is not shorter than the lifetime").count(),
+        1,
+        "said once: {stderr}"
+    );
+}

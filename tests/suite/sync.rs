@@ -278,8 +278,10 @@ fn fresh_entries_cost_no_network_and_force_rotates_them() {
         "file not rewritten"
     );
 
-    // An entry that expires within --min-ttl is rotated.
+    // An entry that expires within --min-ttl is rotated (its lifetime unknown:
+    // with the ledger, a --min-ttl this long falls back, see freshness.rs).
     home.cache_session_token("corp", TOKEN, &in_secs(3600));
+    std::fs::remove_file(home.path(".aws/.credentials.ssosync.json")).unwrap();
     let run = home.run(&["-p", "dev", "--min-ttl", "2h"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(home.portal.request_count(), 1);
@@ -504,4 +506,73 @@ fn a_dry_run_has_no_side_effects() {
     assert_eq!(home.run(&["-p", "admin", "-p", "dev"]).code, 0);
     assert_eq!(home.portal.assumed().len(), 1);
     assert_eq!(home.portal.count_path("/federation/credentials"), 1);
+}
+
+#[test]
+fn a_min_ttl_not_shorter_than_the_lifetime_falls_back_to_a_quarter_of_it() {
+    // One-hour credentials (the fake portal's default, like AWS's) and
+    // `--min-ttl 1h`: every entry would be stale the moment it is written.
+    let home = Home::new();
+    let run = home.run(&["-p", "dev", "-p", "prod", "--min-ttl", "1h"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(home.portal.count_path("/federation/credentials"), 2);
+    let warning = "warning: --min-ttl 1h00m is not shorter than the lifetime of the credentials of dev, prod (1h00m)";
+    assert_eq!(run.stderr.matches(warning).count(), 1, "said once: {run:?}");
+    assert!(
+        run.stderr
+            .contains("rotates them 15m before they expire instead"),
+        "{run:?}"
+    );
+    for args in [
+        &["-p", "dev", "-p", "prod", "--min-ttl", "1h"][..],
+        &["-p", "dev", "-p", "prod", "--min-ttl", "2h"],
+        &["process", "-p", "dev", "--min-ttl", "2h"],
+        &["export", "-p", "prod", "--min-ttl", "1h"],
+    ] {
+        let run = home.run(args);
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        assert_eq!(
+            home.portal.count_path("/federation/credentials"),
+            2,
+            "{args:?} fetched again: {run:?}"
+        );
+    }
+    let run = home.run(&["-p", "dev", "--min-ttl", "1h"]);
+    assert!(run.stdout.contains("fresh"), "{run:?}");
+    assert_eq!(
+        run.stderr.matches("is not shorter than").count(),
+        1,
+        "{run:?}"
+    );
+    // A margin shorter than the lifetime is taken as given, and says nothing.
+    let run = home.run(&["-p", "dev", "--min-ttl", "30m"]);
+    assert!(
+        run.stdout.contains("fresh") && run.stderr.is_empty(),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn role_chains_of_fifteen_minutes_are_not_fetched_on_every_run() {
+    // duration_seconds = 900 against the default --min-ttl of 15m.
+    let home = Home::new();
+    home.write(
+        ".aws/config",
+        format!("{CONFIG}\n[profile short]\nrole_arn = arn:aws:iam::444444444444:role/Short\nsource_profile = dev\nduration_seconds = 900\n"),
+    );
+    home.portal
+        .allow_assume("arn:aws:iam::444444444444:role/Short");
+    let run = home.run(&["-p", "short"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the lifetime of the credentials of short (15m)")
+            && run.stderr.contains("rotates them 3m45s before"),
+        "{run:?}"
+    );
+    for _ in 0..2 {
+        let run = home.run(&["-p", "short"]);
+        assert!(run.stdout.contains("short  fresh"), "{run:?}");
+    }
+    assert_eq!(home.portal.assumed().len(), 1);
 }

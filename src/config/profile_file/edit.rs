@@ -136,6 +136,73 @@ impl ProfileFile {
         }
     }
 
+    /// Removes every occurrence of each of `keys` in the sections named `header`,
+    /// then each of those sections that held one of them and is left with
+    /// nothing but blank lines (no key, no comment, none on its header line): the
+    /// section had only those keys, so it goes too, and with it the blank line
+    /// before it when it ends the file (the one [`ProfileFile::append_section`]
+    /// put there). Whether anything was removed.
+    pub fn remove_keys(&mut self, header: &str, keys: &[&str]) -> bool {
+        let holding: Vec<usize> = self
+            .sections_named(header)
+            .filter(|&s| {
+                self.section(s)
+                    .property_lines()
+                    .any(|i| self.property_key(i).is_some_and(|k| keys.contains(&k)))
+            })
+            .collect();
+        for key in keys {
+            self.remove(header, key);
+        }
+        // Removing lines moves no header across another: the numbers still hold.
+        let emptied: Vec<usize> = holding
+            .iter()
+            .copied()
+            .filter(|&s| self.is_blank_section(s))
+            .collect();
+        for &s in emptied.iter().rev() {
+            self.remove_section(s);
+        }
+        !holding.is_empty()
+    }
+
+    /// Whether section `s` has no line but blank ones, and no comment on its header.
+    fn is_blank_section(&self, s: usize) -> bool {
+        let section = self.section(s);
+        let header_line = self.text(section.header);
+        let bare = trim_ws(header_line)
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .is_some();
+        bare && (section.header + 1..section.end).all(|i| trim_ws(self.text(i)).is_empty())
+    }
+
+    /// Removes section `s` (its header and every line up to the next one) and, when
+    /// it ends the file, one blank line before it.
+    fn remove_section(&mut self, s: usize) {
+        let section = self.section(s);
+        let (mut first, end) = (section.header, section.end);
+        if end == self.lines.len() && first > 0 && trim_ws(self.text(first - 1)).is_empty() {
+            first -= 1;
+        }
+        if end != self.lines.len() || first == 0 {
+            self.lines.drain(first..end);
+        } else {
+            // The new last line ends the file as the old last line did.
+            let eol = self.lines.get(end - 1).map(|l| l.eol);
+            self.lines.drain(first..end);
+            if let (Some(eol), Some(last)) = (eol, self.lines.last_mut()) {
+                last.eol = eol;
+            }
+        }
+        if s < self.headers.len() {
+            self.headers.remove(s);
+        }
+        self.shift_headers(first, -((end - first) as isize));
+        // Section numbers after `s` moved down: rebuild the index on next use.
+        self.index = std::sync::OnceLock::new();
+    }
+
     /// Removes every occurrence of `key` (and its continuation lines) in section `s`.
     fn remove_in(&mut self, s: usize, key: &str) {
         let doomed: Vec<usize> = self
@@ -399,6 +466,55 @@ mod tests {
         assert_eq!(lines("c"), [8]);
         assert_eq!(lines("d"), [11]);
         assert_eq!(lines("e"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn removes_sections_the_removed_keys_left_blank() {
+        let cases = [
+            // Appended at the end: goes with the blank line before it.
+            ("[a]\nk = v\n\n[dev]\nx = 1\ny = 2\n", "[a]\nk = v\n"),
+            ("[a]\r\nk = v\r\n\r\n[dev]\r\nx = 1\r\n", "[a]\r\nk = v\r\n"),
+            ("[a]\nk = v\n\n[dev]\nx = 1", "[a]\nk = v"),
+            // Between sections: the blank lines that separate the others stay.
+            (
+                "[a]\nk = v\n\n[dev]\nx = 1\n\n[b]\nj = 2\n",
+                "[a]\nk = v\n\n[b]\nj = 2\n",
+            ),
+            ("[dev]\nx = 1\n[b]\nj = 2\n", "[b]\nj = 2\n"),
+            ("[dev]\nx = 1\n", ""),
+            // Duplicates and look-alikes that held the keys go; others stay.
+            ("[dev]\nx = 1\n[a]\nk = 1\n[ dev ]\ny = 2\n", "[a]\nk = 1\n"),
+            ("[dev]\n[a]\nk = 1\n[dev]\nx = 1\n", "[dev]\n[a]\nk = 1\n"),
+            // Anything else in the section keeps it: a key, a comment, a header comment.
+            ("[dev]\nx = 1\nregion = r\n", "[dev]\nregion = r\n"),
+            ("[dev]\n# mine\nx = 1\n", "[dev]\n# mine\n"),
+            ("[dev] ; mine\nx = 1\n", "[dev] ; mine\n"),
+            // Nothing to remove: nothing changes.
+            ("[a]\nk = v\n\n[dev]\n", "[a]\nk = v\n\n[dev]\n"),
+        ];
+        for (before, after) in cases {
+            let mut file = ProfileFile::parse(before).unwrap();
+            // Build the index first: removal must keep lookups right.
+            assert!(file.profile_sections(FileKind::Credentials, "a").count() <= 1);
+            let removed = file.remove_keys("dev", &["x", "y"]);
+            assert_eq!(file.render(), after, "{before:?}");
+            assert_eq!(removed, before.contains("x = 1"), "{before:?}");
+            let reparsed = ProfileFile::parse(&file.render()).unwrap();
+            for name in ["a", "b", "dev"] {
+                let lines = |f: &ProfileFile| {
+                    f.profile_sections(FileKind::Credentials, name)
+                        .map(|s| s.line_number())
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(lines(&file), lines(&reparsed), "{before:?}: [{name}]");
+            }
+            // Still editable where the index says.
+            file.set("a", "k", "9");
+            assert!(
+                file.render().contains("k = 9") || !before.contains("[a]"),
+                "{before:?}"
+            );
+        }
     }
 
     #[test]
