@@ -109,6 +109,10 @@ pub struct CommonArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Only these profiles (a name or a glob: `lab*`, `?`). Repeatable.
+    #[arg(short, long = "profile", value_name = "PATTERN")]
+    pub profiles: Vec<String>,
+
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -27,7 +27,7 @@ pub use config::profile_file;
 pub use exit::Exit;
 
 use crate::cli::{Cli, Command};
-use crate::exit::{Fatal, finish};
+use crate::exit::finish;
 
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &Environment) -> Exit {
     let cli = match Cli::try_parse_from(args) {
@@ -44,7 +44,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &En
     finish(match &cli.command {
         None => commands::sync::run(&cli.sync, env),
         Some(Command::Sync(args)) => commands::sync::run(args, env),
-        Some(Command::Status(args)) => commands::status::run(args, env).map_err(Fatal::from),
+        Some(Command::Status(args)) => commands::status::run(args, env),
         Some(Command::Export(args)) => commands::export::run_export(args, env),
         Some(Command::Process(args)) => commands::export::run_process(args, env),
         Some(Command::Hook(args)) => Ok(commands::hook::run(args)),

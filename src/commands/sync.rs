@@ -40,5 +40,5 @@ pub fn sync(
         now: Utc::now(),
     };
     let report = syncer.run(&targets)?;
-    Ok(report::show(&report, style))
+    Ok(report::show(&report, style, env))
 }

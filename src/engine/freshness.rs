@@ -99,7 +99,7 @@ pub fn fallback_warnings(
         .iter()
         .map(|(&lifetime, targets)| {
             let (margin, _) = margin(min_ttl, Some(lifetime));
-            let lifetime = shown(lifetime);
+            let lifetime = shown_lifetime(lifetime);
             format!(
                 "--min-ttl {} is not shorter than the lifetime of the credentials of {} ({lifetime}), so they would be stale as soon as written; ssosync rotates them {} before they expire instead (a quarter of their lifetime); set a --min-ttl below {lifetime} to choose yourself",
                 shown(min_ttl),
@@ -110,16 +110,21 @@ pub fn fallback_warnings(
         .collect()
 }
 
-/// A duration for the warning: whole minutes from a minute up (a lifetime
-/// measured as 59m59.6s is the portal's hour), seconds below, `3m45s` between.
-fn shown(d: Duration) -> String {
+/// A lifetime for the warning: to the nearest minute from a minute up (one
+/// measured as 59m58s, a moment after it was issued, is the portal's hour).
+fn shown_lifetime(d: Duration) -> String {
     let secs = d.as_secs();
     if secs < 60 {
         return format!("{secs}s");
     }
-    let rounded = (secs + 30) / 60 * 60;
-    if secs >= 3600 || secs.abs_diff(rounded) <= 1 {
-        describe_duration(Duration::from_secs(rounded))
+    describe_duration(Duration::from_secs((secs + 30) / 60 * 60))
+}
+
+/// A margin for the warning, to the second (`3m45s`) below an hour.
+fn shown(d: Duration) -> String {
+    let secs = d.as_secs();
+    if !(60..3600).contains(&secs) || secs.is_multiple_of(60) {
+        describe_duration(d)
     } else {
         format!("{}m{:02}s", secs / 60, secs % 60)
     }
@@ -156,17 +161,15 @@ mod tests {
             lifetime(now, now - chrono::Duration::seconds(5)),
             Duration::ZERO
         );
-        let shown_as = |secs| shown(Duration::from_secs(secs));
+        let lifetime_shown = |secs| shown_lifetime(Duration::from_secs(secs));
         assert_eq!(
-            [
-                shown_as(3599),
-                shown_as(3600),
-                shown_as(899),
-                shown_as(225),
-                shown_as(45),
-                shown_as(7200)
-            ],
-            ["1h00m", "1h00m", "15m", "3m45s", "45s", "2h00m"]
+            [3595, 3600, 896, 45, 7200].map(lifetime_shown),
+            ["1h00m", "1h00m", "15m", "45s", "2h00m"]
+        );
+        let margin_shown = |secs| shown(Duration::from_secs(secs));
+        assert_eq!(
+            [225, 900, 45, 5400].map(margin_shown),
+            ["3m45s", "15m", "45s", "1h30m"]
         );
     }
 }

@@ -23,6 +23,16 @@ pub enum FailureKind {
 pub struct Failure {
     pub kind: FailureKind,
     pub message: String,
+    /// For a chain that fails because its SSO source did: the source's message.
+    /// Profiles failing with the same cause (one expired token) are one problem.
+    pub cause: Option<String>,
+}
+
+impl Failure {
+    /// What went wrong, without the chain that passed it on.
+    pub fn cause(&self) -> &str {
+        self.cause.as_deref().unwrap_or(&self.message)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,15 +54,18 @@ impl Outcome {
         Outcome::Failed(Failure {
             kind,
             message: message.into(),
+            cause: None,
         })
     }
 
     /// A chain's outcome that comes from its SSO root `source`: a failure names it.
     pub fn via_source(self, source: &str) -> Outcome {
         match self {
-            Outcome::Failed(f) => {
-                Outcome::failed(f.kind, format!("source profile {source}: {}", f.message))
-            }
+            Outcome::Failed(f) => Outcome::Failed(Failure {
+                kind: f.kind,
+                message: format!("source profile {source}: {}", f.message),
+                cause: Some(f.cause().to_string()),
+            }),
             other => other,
         }
     }

@@ -113,11 +113,13 @@ impl Syncer<'_> {
             })
             .collect();
         self.fetch(&mut jobs, &mut report.warnings)?;
+        // Lifetimes count from when the credentials came back, not from the start.
+        let fetched_at = Utc::now().max(self.now);
         // Say once which margins fell back, whether decided now or fetched now.
         let mut fell_back: BTreeMap<Duration, Vec<String>> = BTreeMap::new();
         for job in &mut jobs {
             if let Step::Write { creds, .. } = &job.step {
-                job.lifetime = Some(freshness::lifetime(self.now, creds.expiration));
+                job.lifetime = Some(freshness::lifetime(fetched_at, creds.expiration));
             }
             if let Some(lifetime) = job.lifetime
                 && freshness::margin(self.options.min_ttl, Some(lifetime)).1

@@ -45,6 +45,7 @@ pub struct CredentialsFile {
 }
 
 impl CredentialsFile {
+    #[cfg(test)]
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         Ok(CredentialsFile {
             doc: ProfileFile::parse(text)?,

@@ -13,3 +13,10 @@ pub use home::*;
 pub use oracle::*;
 pub use reliability::*;
 pub use scripted_portal::*;
+
+/// Says that a test skipped part of its work, where `cargo test` shows it: the
+/// test harness captures `eprintln!` of passing tests, not writes to stderr.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
+}
