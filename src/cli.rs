@@ -1,6 +1,7 @@
 //! The command line. `ssosync` alone (or `ssosync sync`) syncs; the other
 //! subcommands are the other ways people use credentials.
 
+use std::ffi::OsString;
 use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
@@ -306,6 +307,29 @@ pub struct LogoutArgs {
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
+}
+
+/// What `ssosync __complete` lists: the names the completion scripts offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompleteWhat {
+    /// The SSO and chained profiles of the config.
+    Profiles,
+    /// The `[sso-session NAME]` sections of the config.
+    Sessions,
+}
+
+/// `ssosync __complete profiles|sessions`, which the completion scripts run. It
+/// is read before clap, not a subcommand: clap_complete would offer a hidden
+/// subcommand as one more command to complete.
+pub fn completion_request(args: &[OsString]) -> Option<CompleteWhat> {
+    match args {
+        [_, command, what] if command == "__complete" => match what.to_str()? {
+            "profiles" => Some(CompleteWhat::Profiles),
+            "sessions" => Some(CompleteWhat::Sessions),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 #[derive(Debug, Args)]

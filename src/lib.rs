@@ -30,6 +30,10 @@ use crate::cli::{Cli, Command};
 use crate::exit::finish;
 
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &Environment) -> Exit {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(what) = cli::completion_request(&args) {
+        return commands::completions::names(what, env);
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

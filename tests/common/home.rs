@@ -190,6 +190,47 @@ impl Home {
         Run::from(self.command(args).output().unwrap())
     }
 
+    /// Runs `program` with `script` on stdin (never as an argument), with this
+    /// home's environment and the ssosync under test first on PATH.
+    pub fn shell(&self, program: &str, args: &[&str], script: &str) -> (i32, String, String) {
+        use std::io::Write;
+        let cmd = self.command(&[]);
+        let bin = std::path::Path::new(env!("CARGO_BIN_EXE_ssosync"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut child = Command::new(program)
+            .args(args)
+            .env_clear()
+            .envs(
+                cmd.get_envs()
+                    .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+            )
+            .env("PATH", path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// Runs ssosync with its stdout and stderr on a terminal (a pseudo-terminal
     /// from util-linux `script`), both read back as `stdout`. `None` (the caller
     /// skips, visibly) where `script` is missing.

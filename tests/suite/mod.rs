@@ -1,6 +1,7 @@
 mod architecture;
 mod chains;
 mod commands;
+mod completion;
 mod entry_properties;
 mod errors;
 mod files;
