@@ -11,6 +11,8 @@
 //! unstable feature; this keeps to the stable scripts and checks every rewrite
 //! (the tests fail when a clap_complete update changes what they rewrite).
 
+use std::io::Write;
+
 use clap::CommandFactory;
 
 use crate::cli::{Cli, CompleteWhat};
@@ -21,7 +23,8 @@ use crate::exit::Exit;
 
 /// `ssosync completions SHELL`: the script, generated from this command line.
 pub fn print(shell: clap_complete::Shell) -> Exit {
-    print!("{}", script(shell));
+    // A reader that stops early (`| head`) is no error.
+    let _ = std::io::stdout().write_all(script(shell).as_bytes());
     Exit::Ok
 }
 
@@ -48,7 +51,7 @@ pub fn names(what: CompleteWhat, env: &Environment) -> Exit {
         out.push_str(&name);
         out.push('\n');
     }
-    print!("{out}");
+    let _ = std::io::stdout().write_all(out.as_bytes());
     Exit::Ok
 }
 

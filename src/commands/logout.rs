@@ -2,6 +2,7 @@
 //! with `--clean` remove the entries ssosync wrote for its profiles (found by
 //! name and through the ledger, so renamed ones too).
 
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ pub fn run(args: &LogoutArgs, env: &Environment) -> Result<Exit, Fatal> {
     let shown = env.display_path(&token_path);
     let say = |line: String| {
         if !args.quiet {
-            println!("{line}");
+            let _ = writeln!(std::io::stdout(), "{line}");
         }
     };
     {

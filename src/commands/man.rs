@@ -2,6 +2,8 @@
 //! command (`ssosync.1`, `ssosync-login.1`, …), the pages the main page's
 //! SUBCOMMANDS section names. Generated from the command line itself.
 
+use std::io::Write;
+
 use anyhow::{Context, anyhow};
 use clap::CommandFactory;
 
@@ -13,6 +15,8 @@ pub fn run(args: &ManArgs, env: &Environment) -> Result<Exit, Fatal> {
     let Some(dir) = &args.dir else {
         return match clap_mangen::Man::new(command()).render(&mut std::io::stdout()) {
             Ok(()) => Ok(Exit::Ok),
+            // A reader that stops early (`| head`) is no error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
             Err(e) => Err(Fatal::Other(anyhow!("cannot write the manual page: {e}"))),
         };
     };
@@ -22,7 +26,8 @@ pub fn run(args: &ManArgs, env: &Environment) -> Result<Exit, Fatal> {
         let path = dir.join(&name);
         std::fs::write(&path, page)
             .with_context(|| format!("cannot write {}", env.display_path(&path)))?;
-        println!("{}", env.display_path(&path));
+        // A reader that stops early (`| head`) stops no page being written.
+        let _ = writeln!(std::io::stdout(), "{}", env.display_path(&path));
     }
     Ok(Exit::Ok)
 }

@@ -346,7 +346,7 @@ fn print_json(report: &SyncReport, exit: Exit) {
     if let (Some((before, after)), Some(fields)) = (&report.preview, doc.as_object_mut()) {
         fields.insert("diff".into(), Value::String(redacted_diff(before, after)));
     }
-    println!("{doc}");
+    let _ = writeln!(std::io::stdout(), "{doc}");
 }
 
 fn kind_name(kind: FailureKind) -> &'static str {

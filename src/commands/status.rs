@@ -280,5 +280,5 @@ fn print_json(rows: &[Row]) {
             })
         })
         .collect();
-    println!("{}", json!({ "profiles": profiles }));
+    let _ = writeln!(std::io::stdout(), "{}", json!({ "profiles": profiles }));
 }

@@ -90,12 +90,17 @@ pub fn fresh_until(
     }
 }
 
-/// One warning per lifetime for the targets whose margin fell back.
-pub fn fallback_warnings(
-    min_ttl: Duration,
-    fell_back: &BTreeMap<Duration, Vec<String>>,
-) -> Vec<String> {
-    fell_back
+/// One warning per lifetime (to the minute) for the targets whose margin fell
+/// back, each given with the lifetime that decided it.
+pub fn fallback_warnings(min_ttl: Duration, fell_back: &[(String, Duration)]) -> Vec<String> {
+    let mut by_lifetime: BTreeMap<Duration, Vec<&str>> = BTreeMap::new();
+    for (target, lifetime) in fell_back {
+        by_lifetime
+            .entry(rounded(*lifetime))
+            .or_default()
+            .push(target);
+    }
+    by_lifetime
         .iter()
         .map(|(&lifetime, targets)| {
             let (margin, _) = margin(min_ttl, Some(lifetime));
@@ -110,14 +115,17 @@ pub fn fallback_warnings(
         .collect()
 }
 
-/// A lifetime for the warning: to the nearest minute from a minute up (one
-/// measured as 59m58s, a moment after it was issued, is the portal's hour).
-fn shown_lifetime(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs < 60 {
-        return format!("{secs}s");
+/// A lifetime to the nearest minute from a minute up: one measured as 59m58s, a
+/// moment after it was issued, is the portal's hour.
+fn rounded(d: Duration) -> Duration {
+    match d.as_secs() {
+        secs if secs < 60 => d,
+        secs => Duration::from_secs((secs + 30) / 60 * 60),
     }
-    describe_duration(Duration::from_secs((secs + 30) / 60 * 60))
+}
+
+fn shown_lifetime(d: Duration) -> String {
+    describe_duration(rounded(d))
 }
 
 /// A margin for the warning, to the second (`3m45s`) below an hour.

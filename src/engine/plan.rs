@@ -8,7 +8,7 @@
 //! before the lock. The no-op path (every entry fresh) reads two files and
 //! returns: no token read, no async runtime, no network.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -116,7 +116,7 @@ impl Syncer<'_> {
         // Lifetimes count from when the credentials came back, not from the start.
         let fetched_at = Utc::now().max(self.now);
         // Say once which margins fell back, whether decided now or fetched now.
-        let mut fell_back: BTreeMap<Duration, Vec<String>> = BTreeMap::new();
+        let mut fell_back: Vec<(String, Duration)> = Vec::new();
         for job in &mut jobs {
             if let Step::Write { creds, .. } = &job.step {
                 job.lifetime = Some(freshness::lifetime(fetched_at, creds.expiration));
@@ -125,10 +125,7 @@ impl Syncer<'_> {
                 && freshness::margin(self.options.min_ttl, Some(lifetime)).1
                 && matches!(job.step, Step::Write { .. } | Step::Done(Outcome::Fresh(_)))
             {
-                fell_back
-                    .entry(lifetime)
-                    .or_default()
-                    .push(job.target.target.clone());
+                fell_back.push((job.target.target.clone(), lifetime));
             }
         }
         report.warnings.extend(freshness::fallback_warnings(

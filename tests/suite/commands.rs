@@ -644,3 +644,39 @@ fn status_selects_profiles_and_shows_renamed_entries_with_utc_times() {
         (Some("dev"), Some("default"))
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_is_no_crash() {
+    // stdout is a pipe whose reader is gone (`| head` after its first line):
+    // every write fails with EPIPE, which must end the run quietly, not panic.
+    let home = small_home();
+    let dir = home.path("man");
+    for args in [
+        &["completions", "bash"][..],
+        &["completions", "zsh"],
+        &["completions", "fish"],
+        &["man"],
+        &["man", "--dir", dir.to_str().unwrap()],
+        &["__complete", "profiles"],
+        &["status", "--json"],
+        &["--json"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = home
+            .command(args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+    // The pages were written all the same.
+    assert!(dir.join("ssosync-login.1").exists());
+}

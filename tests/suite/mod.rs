@@ -2,6 +2,7 @@ mod architecture;
 mod chains;
 mod commands;
 mod completion;
+mod docs;
 mod entry_properties;
 mod errors;
 mod files;
