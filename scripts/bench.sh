@@ -3,9 +3,11 @@
 # (a separate process, so its work is not counted), in temp HOMEs generated here.
 # Prints a Markdown table; BENCHMARKS.md explains every row.
 #
-#   scripts/bench.sh                  # everything (about 7 minutes)
-#   BENCH_QUICK=1 scripts/bench.sh    # fewer runs, no 100k files (about 2 minutes)
+#   scripts/bench.sh                  # everything (about 4 minutes, plus the release build)
+#   BENCH_QUICK=1 scripts/bench.sh    # fewer runs, no 100k files (about 3 minutes, plus the release build)
 #   BENCH_ONLY=populate scripts/bench.sh   # only the populate rows (about 1.5 minutes)
+#
+# The last lines it prints say how long the run took, the build included.
 #
 # Knobs (environment): BENCH_RUNS (runs per fast scenario, default 40),
 # BENCH_SIZES (big-file sizes, default "1000 10000 100000"), BENCH_LATENCY_MS
@@ -46,6 +48,7 @@ die() {
 have() { command -v "$1" >/dev/null 2>&1; }
 seconds_since() { awk -v a="${1/,/.}" -v b="${EPOCHREALTIME/,/.}" 'BEGIN { printf "%.1f", b - a }'; }
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+RUN_START=$EPOCHREALTIME
 
 # ---------------------------------------------------------------- build
 say "building (release)..."
@@ -277,6 +280,7 @@ print_report() {
     echo "Machine: $(nproc) × $cpu, $mem RAM, $(uname -sr); $timer"
     echo "Load average: $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
     echo "Runs: ${NOOP_RUNS:-0} for the no-op rows, $RUNS per other fast scenario, $SLOW_RUNS per slow one (3 warm-ups each), $POPULATE_RUNS per populate row; medians; portal latency $LATENCY_MS ms for the cold syncs and populate"
+    echo "This run took $(seconds_since "$RUN_START") s (the release build included: $build_secs s)"
     echo
     echo "| scenario | measured (median) | target | physical limit / reference | notes |"
     echo "|---|---|---|---|---|"

@@ -1,13 +1,12 @@
 //! The command line. `ssosync` alone (or `ssosync sync`) syncs; the other
 //! subcommands are the other ways people use credentials.
 
+use std::ffi::OsString;
 use std::time::Duration;
 
-use anyhow::anyhow;
-use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::naming::DEFAULT_TEMPLATE;
-use crate::exit::{Exit, Fatal};
 use crate::timefmt::parse_duration;
 
 /// `ssosync --version`: the version, then the commit (from a git checkout) and
@@ -61,8 +60,8 @@ pub enum Command {
     Populate(PopulateArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
-    /// Print the manual page (roff) on stdout.
-    Man,
+    /// Print the manual page (roff) on stdout, or write one page per command.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -118,6 +117,10 @@ pub struct CommonArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Only these profiles (a name or a glob: `lab*`, `?`). Repeatable.
+    #[arg(short, long = "profile", value_name = "PATTERN")]
+    pub profiles: Vec<String>,
+
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -137,7 +140,7 @@ pub enum ExportFormat {
     Fish,
     /// `$Env:AWS_… = '…'` for PowerShell.
     Powershell,
-    /// `set AWS_…=…` for cmd.exe.
+    /// `set "AWS_…=…"` for cmd.exe.
     WindowsCmd,
     /// `AWS_…=…` lines for .env files (docker --env-file, direnv dotenv).
     Dotenv,
@@ -230,13 +233,15 @@ pub struct SignInArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "profile")]
     pub sso_session: Option<String>,
 
-    /// A profile: its sso-session, or its start URL for a legacy profile. `login`
-    /// then syncs only this profile.
+    /// A profile: its sso-session, or its start URL for a legacy profile.
     #[arg(short, long = "profile", value_name = "PROFILE")]
     pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("profile", |a| a.help(
+    "A profile: sign in to its sso-session (or its start URL, for a legacy profile), then sync only this profile"
+)))]
 pub struct LoginArgs {
     #[command(flatten)]
     pub sign_in: SignInArgs,
@@ -284,13 +289,16 @@ pub struct LoginArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("profile", |a| a.help(
+    "A profile: sign out of its sso-session, or of its start URL for a legacy profile"
+)))]
 pub struct LogoutArgs {
     #[command(flatten)]
     pub sign_in: SignInArgs,
 
     /// Also remove the entries ssosync wrote to the credentials file for the
-    /// session's profiles (only entries with a session token and
-    /// aws_credential_expiration; other keys and sections stay).
+    /// session's profiles, under their own names or others (`-p dev:default`);
+    /// other keys stay, and a section left empty goes.
     #[arg(long)]
     pub clean: bool,
 
@@ -362,20 +370,35 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// `ssosync completions SHELL`: the script, generated from this command line.
-pub fn print_completions(shell: clap_complete::Shell) -> Exit {
-    let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "ssosync", &mut std::io::stdout());
-    Exit::Ok
+/// What `ssosync __complete` lists: the names the completion scripts offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompleteWhat {
+    /// The SSO and chained profiles of the config.
+    Profiles,
+    /// The `[sso-session NAME]` sections of the config.
+    Sessions,
 }
 
-/// `ssosync man`: the manual page, generated from this command line.
-pub fn print_man() -> Result<Exit, Fatal> {
-    let page = clap_mangen::Man::new(Cli::command());
-    match page.render(&mut std::io::stdout()) {
-        Ok(()) => Ok(Exit::Ok),
-        Err(e) => Err(Fatal::Other(anyhow!("cannot write the manual page: {e}"))),
+/// `ssosync __complete profiles|sessions`, which the completion scripts run. It
+/// is read before clap, not a subcommand: clap_complete would offer a hidden
+/// subcommand as one more command to complete.
+pub fn completion_request(args: &[OsString]) -> Option<CompleteWhat> {
+    match args {
+        [_, command, what] if command == "__complete" => match what.to_str()? {
+            "profiles" => Some(CompleteWhat::Profiles),
+            "sessions" => Some(CompleteWhat::Sessions),
+            _ => None,
+        },
+        _ => None,
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write ssosync.1 and one page per command (ssosync-login.1, …) into this
+    /// folder (created if missing) instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// `--timeout` of a request: 1 s to 1 h (longer would only hide a dead network,

@@ -28,9 +28,13 @@ pub use config::profile_file;
 pub use exit::Exit;
 
 use crate::cli::{Cli, Command};
-use crate::exit::{Fatal, finish};
+use crate::exit::finish;
 
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &Environment) -> Exit {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(what) = cli::completion_request(&args) {
+        return commands::completions::names(what, env);
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -45,7 +49,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &En
     finish(match &cli.command {
         None => commands::sync::run(&cli.sync, env),
         Some(Command::Sync(args)) => commands::sync::run(args, env),
-        Some(Command::Status(args)) => commands::status::run(args, env).map_err(Fatal::from),
+        Some(Command::Status(args)) => commands::status::run(args, env),
         Some(Command::Export(args)) => commands::export::run_export(args, env),
         Some(Command::Process(args)) => commands::export::run_process(args, env),
         Some(Command::Hook(args)) => Ok(commands::hook::run(args)),
@@ -53,7 +57,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>, env: &En
         Some(Command::Login(args)) => commands::login::run(args, env),
         Some(Command::Logout(args)) => commands::logout::run(args, env),
         Some(Command::Populate(args)) => commands::populate::run(args, env),
-        Some(Command::Completions(args)) => Ok(cli::print_completions(args.shell)),
-        Some(Command::Man) => cli::print_man(),
+        Some(Command::Completions(args)) => Ok(commands::completions::print(args.shell)),
+        Some(Command::Man(args)) => commands::man::run(args, env),
     })
 }

@@ -10,6 +10,7 @@ use crate::cli::{ExportArgs, ExportFormat, FetchArgs, ProcessArgs};
 use crate::config::environment::Environment;
 use crate::config::profiles::ProfileKind;
 use crate::config::{self, selection};
+use crate::engine::freshness::{self, Lifetimes};
 use crate::engine::{Outcome, Syncer};
 use crate::exit::{Exit, Fatal};
 use crate::logging;
@@ -77,12 +78,18 @@ fn credentials_for(
     };
     let now = Utc::now();
 
-    let file: CredentialsFile = UserFile::at(env, &env.credentials_path()?)?.read()?;
-    let fresh_after = crate::timefmt::add_saturating(now, fetch.min_ttl);
-    if let Some(creds) = file
-        .entry(&target.target)
-        .filter(|c| c.expiration > fresh_after)
-    {
+    let user_file = UserFile::at(env, &env.credentials_path()?)?;
+    let file: CredentialsFile = user_file.read()?;
+    let mut warnings = Vec::new();
+    let fresh = freshness::fresh_until(
+        &file,
+        &target.target,
+        now,
+        fetch.min_ttl,
+        &mut Lifetimes::of(&user_file),
+        &mut warnings,
+    );
+    if let (Some(_), Some(creds)) = (fresh, file.entry(&target.target)) {
         tracing::debug!(profile = %target.target, "using the fresh entry in the credentials file");
         return Ok(Ok((creds, region)));
     }

@@ -1,6 +1,8 @@
 //! `ssosync logout`: end a session at the portal, delete its cached token, and
-//! with `--clean` remove the entries ssosync wrote for its profiles.
+//! with `--clean` remove the entries ssosync wrote for its profiles (found by
+//! name and through the ledger, so renamed ones too).
 
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use crate::logging;
 use crate::secret::Secret;
 use crate::store::apply::{self, Commit, UserFile};
 use crate::store::credentials::CredentialsFile;
+use crate::store::ledger::{self, Ledger};
 use crate::store::safe_write;
 
 /// `ssosync logout`.
@@ -30,8 +33,19 @@ pub fn run(args: &LogoutArgs, env: &Environment) -> Result<Exit, Fatal> {
     let shown = env.display_path(&token_path);
     let say = |line: String| {
         if !args.quiet {
-            println!("{line}");
+            let _ = writeln!(std::io::stdout(), "{line}");
         }
+    };
+    // What --clean will remove, decided before anything changes: a credentials
+    // file that refuses the change stops the logout before the sign-out.
+    let to_clean = if args.clean {
+        let planned = clean_credentials(env, &target.session_profiles, Commit::DryRun)?;
+        if !planned.is_empty() {
+            apply::refuse_read_only(&UserFile::at(env, &env.credentials_path()?)?)?;
+        }
+        planned
+    } else {
+        Vec::new()
     };
     {
         let _lock = safe_write::lock(&token_path, Duration::from_secs(60))?;
@@ -64,7 +78,11 @@ pub fn run(args: &LogoutArgs, env: &Environment) -> Result<Exit, Fatal> {
         }
     }
     if args.clean {
-        let cleaned = clean_credentials(env, &target.session_profiles)?;
+        let cleaned = if to_clean.is_empty() {
+            to_clean
+        } else {
+            clean_credentials(env, &target.session_profiles, Commit::Write)?
+        };
         let creds = env.display_path(&env.credentials_path()?);
         if cleaned.is_empty() {
             say(format!(
@@ -72,10 +90,7 @@ pub fn run(args: &LogoutArgs, env: &Environment) -> Result<Exit, Fatal> {
                 target.label
             ));
         } else {
-            say(format!(
-                "removed the credentials of {} from {creds}",
-                cleaned.join(", ")
-            ));
+            say(format!("removed {} from {creds}", cleaned.join(", ")));
         }
     }
     Ok(Exit::Ok)
@@ -97,20 +112,72 @@ fn portal_logout(env: &Environment, target: &SignInTarget, token: &Secret) -> Re
     runtime.block_on(portal::logout(&client, token))
 }
 
-/// Removes the entries of `profiles` that look like ours (a session token and
-/// `aws_credential_expiration`) from the credentials file, through the same
-/// locked write as a sync. Returns the profiles cleaned.
-fn clean_credentials(env: &Environment, profiles: &[String]) -> anyhow::Result<Vec<String>> {
+/// Removes ssosync's entries for `profiles` from the credentials file, through
+/// the same locked write as a sync: the entries the ledger says were written
+/// from one of them (under their own names or others, `-p dev:default`), and,
+/// for entries the ledger does not know (older versions), those under the
+/// profiles' own names that look like ours (a session token and
+/// `aws_credential_expiration`). An entry the ledger says came from another
+/// profile is left alone. Returns the entries cleaned, as shown to the user.
+fn clean_credentials(
+    env: &Environment,
+    profiles: &[String],
+    commit: Commit,
+) -> anyhow::Result<Vec<String>> {
     let file = UserFile::at(env, &env.credentials_path()?)?;
     if !file.path.exists() {
         return Ok(Vec::new());
     }
-    let applied = apply::apply(&file, None, Commit::Write, |doc: &mut CredentialsFile| {
-        profiles
-            .iter()
-            .filter(|name| doc.remove_ours(name))
-            .cloned()
-            .collect::<Vec<_>>()
+    let mut warnings = Vec::new();
+    // Read before the lock; each record is checked against the file under it.
+    let ledger = Ledger::read(&file, &mut warnings);
+    let applied = apply::apply(&file, None, commit, |doc: &mut CredentialsFile| {
+        let mut cleaned: Vec<(String, String)> = Vec::new();
+        for name in profiles {
+            let recorded = match ledger.record(name, doc) {
+                Some(record) if !profiles.contains(&record.profile) => continue,
+                Some(_) => true,
+                None => false,
+            };
+            if doc.remove_ours(name, recorded) {
+                cleaned.push((name.clone(), format!("[{name}]")));
+            }
+        }
+        for profile in profiles {
+            let renamed: Vec<String> = ledger
+                .renamed_from(profile, doc)
+                .map(str::to_string)
+                .collect();
+            for target in renamed {
+                if doc.remove_ours(&target, true) {
+                    cleaned.push((
+                        target.clone(),
+                        format!("[{target}] (written from {profile})"),
+                    ));
+                }
+            }
+        }
+        cleaned
     })?;
-    Ok(applied.planned)
+    if let Some(lock) = &applied.lock
+        && !applied.planned.is_empty()
+    {
+        let mut ledger = Ledger::read(&file, &mut warnings);
+        for (target, _) in &applied.planned {
+            ledger.forget(target);
+        }
+        if let Err(e) = ledger.write(&file, lock) {
+            warnings.push(format!("cannot update {}: {e:#}", ledger::shown(&file)));
+        }
+    }
+    if commit == Commit::Write {
+        for w in warnings {
+            eprintln!("ssosync: warning: {w}");
+        }
+    }
+    Ok(applied
+        .planned
+        .into_iter()
+        .map(|(_, shown)| shown)
+        .collect())
 }

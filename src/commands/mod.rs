@@ -3,10 +3,12 @@
 //! the layers below, never on `lib.rs`; `report` is how a sync's results are shown
 //! (and the diff a dry run prints).
 
+pub mod completions;
 pub mod export;
 pub mod hook;
 pub mod login;
 pub mod logout;
+pub mod man;
 pub mod populate;
 pub mod report;
 pub mod status;

@@ -1,33 +1,81 @@
-//! What a sync shows: one line per profile, a JSON report, or a redacted diff.
+//! What a sync shows: one line per profile, a JSON report, or a redacted diff;
+//! and what `watch` logs of each round. Failures that share one cause (the
+//! profiles of one expired sign-in) are one line naming them all. Colours only
+//! on a terminal, never with `NO_COLOR` ([`Paint`]).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::config::environment::Environment;
+use crate::engine::outcome::{Failure, ProfileResult};
 use crate::engine::{FailureKind, Outcome, SyncReport};
 use crate::exit::Exit;
 use crate::options::Style;
-use crate::store::credentials::{ACCESS_KEY_ID, SECRET_KEYS};
-use crate::timefmt::{describe_expiry, format_utc};
+use crate::store::credentials::{ACCESS_KEY_ID, PLACEHOLDER, SECRET_KEYS};
+use crate::timefmt::{describe_duration, describe_expiry, format_utc};
+
+/// Colours for one output stream: on only when it is a terminal and `NO_COLOR`
+/// is not set. Every coloured word ssosync prints goes through this.
+#[derive(Clone, Copy, Debug)]
+pub struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    pub fn stdout(env: &Environment) -> Paint {
+        Paint {
+            on: !env.no_color() && std::io::stdout().is_terminal(),
+        }
+    }
+
+    pub fn stderr(env: &Environment) -> Paint {
+        Paint {
+            on: !env.no_color() && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn good(self, text: &str) -> String {
+        self.wrap("32", text)
+    }
+
+    pub fn warn(self, text: &str) -> String {
+        self.wrap("33", text)
+    }
+
+    pub fn bad(self, text: &str) -> String {
+        self.wrap("31", text)
+    }
+}
 
 /// Prints `report` in `style`; its exit code.
-pub fn show(report: &SyncReport, style: Style) -> Exit {
+pub fn show(report: &SyncReport, style: Style, env: &Environment) -> Exit {
     let exit = report.exit();
     if style.json {
         print_json(report, exit);
     } else {
-        print_human(report, style.quiet);
+        print_human(report, style.quiet, Paint::stdout(env), Paint::stderr(env));
     }
     exit
 }
 
 /// Human output: results on stdout, failures and warnings on stderr.
-pub fn print_human(report: &SyncReport, quiet: bool) {
+fn print_human(report: &SyncReport, quiet: bool, out_paint: Paint, err_paint: Paint) {
     let mut out = std::io::stdout().lock();
     let mut err = std::io::stderr().lock();
     if !quiet {
         for w in &report.warnings {
-            let _ = writeln!(err, "ssosync: warning: {w}");
+            let _ = writeln!(err, "ssosync: {} {w}", err_paint.warn("warning:"));
         }
     }
     if let Some((before, after)) = &report.preview {
@@ -39,27 +87,224 @@ pub fn print_human(report: &SyncReport, quiet: bool) {
         .map(|r| label(&r.target.source, &r.target.target).chars().count())
         .max()
         .unwrap_or(0);
-    for r in &report.results {
-        let name = label(&r.target.source, &r.target.target);
-        let pad = width - name.chars().count();
-        if quiet && !matches!(r.outcome, Outcome::Failed(_)) {
+    let groups = failure_groups(&report.results);
+    for (i, r) in report.results.iter().enumerate() {
+        if let Outcome::Failed(_) = &r.outcome {
+            // Said once, where the first profile of its group comes.
+            if let Some(group) = groups.iter().find(|g| g.first == i) {
+                let _ = writeln!(err, "ssosync: {}", group.line(err_paint));
+            }
+            continue;
+        }
+        if quiet {
             // Not printed: no need to describe it (nor to read the local time zone).
             continue;
         }
+        let name = label(&r.target.source, &r.target.target);
+        let pad = width - name.chars().count();
         let line = match &r.outcome {
-            Outcome::Fresh(t) => format!("fresh    until {}", describe_expiry(*t, report.now)),
-            Outcome::Written(t) => format!("written  until {}", describe_expiry(*t, report.now)),
-            Outcome::WouldWrite(t) => {
-                format!("would write, until {}", describe_expiry(*t, report.now))
+            Outcome::Fresh(t) => format!(
+                "{}    until {}",
+                out_paint.good("fresh"),
+                describe_expiry(*t, report.now)
+            ),
+            Outcome::Written(t) => format!(
+                "{}  until {}",
+                out_paint.good("written"),
+                describe_expiry(*t, report.now)
+            ),
+            Outcome::WouldWrite => {
+                format!("{} (fetched on a real run)", out_paint.warn("would write"))
             }
-            Outcome::WouldRefresh => "would refresh the SSO token, then write".to_string(),
-            Outcome::Fetched(t) => format!("fetched  until {}", describe_expiry(*t, report.now)),
-            Outcome::Failed(f) => {
-                let _ = writeln!(err, "ssosync: profile {name}: {}", f.message);
-                continue;
-            }
+            Outcome::WouldRefresh => format!(
+                "{} the SSO token, then write",
+                out_paint.warn("would refresh")
+            ),
+            Outcome::Fetched(t) => format!(
+                "{}  until {}",
+                out_paint.good("fetched"),
+                describe_expiry(*t, report.now)
+            ),
+            Outcome::Failed(_) => continue,
         };
         let _ = writeln!(out, "{name}{:pad$}  {line}", "");
+    }
+}
+
+/// Failed profiles that make one line: those of one sign-in that needs a login
+/// share it; every other failure has a line of its own.
+struct FailureGroup<'a> {
+    /// Index of its first profile in the results.
+    first: usize,
+    names: Vec<String>,
+    /// The message of a single profile; the shared cause of several.
+    message: &'a str,
+}
+
+impl FailureGroup<'_> {
+    fn line(&self, paint: Paint) -> String {
+        let who = match self.names.as_slice() {
+            [one] => format!("profile {one}:"),
+            many => format!("profiles {}:", many.join(", ")),
+        };
+        format!("{} {}", paint.bad(&who), self.message)
+    }
+}
+
+fn failure_groups<'a>(results: &'a [ProfileResult]) -> Vec<FailureGroup<'a>> {
+    let mut groups: Vec<FailureGroup<'a>> = Vec::new();
+    for (i, r) in results.iter().enumerate() {
+        let Outcome::Failed(f) = &r.outcome else {
+            continue;
+        };
+        let name = label(&r.target.source, &r.target.target);
+        let shared = groups.iter_mut().find(|g| {
+            f.kind == FailureKind::Login
+                && results
+                    .get(g.first)
+                    .is_some_and(|first| shares_cause(&first.outcome, f))
+        });
+        match shared {
+            Some(group) => {
+                group.names.push(name);
+                group.message = f.cause();
+            }
+            None => groups.push(FailureGroup {
+                first: i,
+                names: vec![name],
+                message: &f.message,
+            }),
+        }
+    }
+    groups
+}
+
+fn shares_cause(outcome: &Outcome, f: &Failure) -> bool {
+    matches!(outcome, Outcome::Failed(g) if g.kind == FailureKind::Login && g.cause() == f.cause())
+}
+
+/// What `watch` says: human lines on stderr (`-q`: failures only), or with
+/// `--json` one JSON object per event on stdout (JSON Lines), each flushed.
+pub struct WatchLog {
+    style: Style,
+    paint: Paint,
+}
+
+impl WatchLog {
+    pub fn new(style: Style, env: &Environment) -> Self {
+        WatchLog {
+            style,
+            paint: Paint::stderr(env),
+        }
+    }
+
+    pub fn started(&self, min_ttl: Duration) {
+        self.event(
+            false,
+            json!({"event": "started", "min_ttl_seconds": min_ttl.as_secs()}),
+            || {
+                format!(
+                    "watching; entries are rotated {} before they expire",
+                    describe_duration(min_ttl)
+                )
+            },
+        );
+    }
+
+    pub fn stopping(&self) {
+        self.event(false, json!({"event": "stopped"}), || "stopping".into());
+    }
+
+    pub fn warning(&self, warning: &str) {
+        self.event(
+            false,
+            json!({"event": "warning", "message": warning}),
+            || format!("{} {warning}", self.paint.warn("warning:")),
+        );
+    }
+
+    /// A round that failed as a whole (the config, a file).
+    pub fn problem(&self, message: &str) {
+        self.event(true, json!({"event": "error", "message": message}), || {
+            self.paint.bad(message)
+        });
+    }
+
+    pub fn rotated(&self, r: &ProfileResult, expiration: DateTime<Utc>, now: DateTime<Utc>) {
+        self.event(
+            false,
+            json!({
+                "event": "rotated",
+                "profile": r.target.source,
+                "target": r.target.target,
+                "expiration": format_utc(expiration),
+                "rotate_at": r.rotate_at.map(format_utc),
+            }),
+            || {
+                format!(
+                    "{}: {}, valid until {}",
+                    r.target.target,
+                    self.paint.good("rotated"),
+                    describe_expiry(expiration, now)
+                )
+            },
+        );
+    }
+
+    pub fn recovered(&self, r: &ProfileResult) {
+        self.event(
+            false,
+            json!({"event": "recovered", "profile": r.target.source, "target": r.target.target}),
+            || format!("{}: {}", r.target.target, self.paint.good("recovered")),
+        );
+    }
+
+    /// Profiles that failed, or fail differently, this round: one line per
+    /// cause, as for a sync (one JSON event per profile).
+    pub fn failed(&self, results: &[ProfileResult]) {
+        if self.style.json {
+            for r in results {
+                if let Outcome::Failed(f) = &r.outcome {
+                    self.event(
+                        true,
+                        json!({
+                            "event": "failed",
+                            "profile": r.target.source,
+                            "target": r.target.target,
+                            "error": {"kind": kind_name(f.kind), "message": f.message},
+                        }),
+                        String::new,
+                    );
+                }
+            }
+            return;
+        }
+        for group in failure_groups(results) {
+            let login = results.get(group.first).is_some_and(
+                |r| matches!(&r.outcome, Outcome::Failed(f) if f.kind == FailureKind::Login),
+            );
+            let wait = if login { " (waiting for a login)" } else { "" };
+            self.event(true, Value::Null, || {
+                format!("{}{wait}", group.line(self.paint))
+            });
+        }
+    }
+
+    /// Says one event: an error always, anything else unless `-q`.
+    fn event(&self, error: bool, mut doc: Value, line: impl FnOnce() -> String) {
+        if self.style.quiet && !error {
+            return;
+        }
+        let now = format_utc(Utc::now());
+        if self.style.json {
+            if let Some(fields) = doc.as_object_mut() {
+                fields.insert("time".into(), Value::String(now));
+            }
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{doc}").and_then(|()| out.flush());
+        } else {
+            eprintln!("{now} ssosync: {}", line());
+        }
     }
 }
 
@@ -71,7 +316,7 @@ fn label(source: &str, target: &str) -> String {
     }
 }
 
-pub fn print_json(report: &SyncReport, exit: Exit) {
+fn print_json(report: &SyncReport, exit: Exit) {
     let profiles: Vec<Value> = report
         .results
         .iter()
@@ -79,7 +324,7 @@ pub fn print_json(report: &SyncReport, exit: Exit) {
             let (status, expiration, error) = match &r.outcome {
                 Outcome::Fresh(t) => ("fresh", Some(*t), None),
                 Outcome::Written(t) => ("written", Some(*t), None),
-                Outcome::WouldWrite(t) => ("would_write", Some(*t), None),
+                Outcome::WouldWrite => ("would_write", None, None),
                 Outcome::WouldRefresh => ("would_refresh", None, None),
                 Outcome::Fetched(t) => ("fetched", Some(*t), None),
                 Outcome::Failed(f) => ("failed", None, Some(f)),
@@ -101,7 +346,7 @@ pub fn print_json(report: &SyncReport, exit: Exit) {
     if let (Some((before, after)), Some(fields)) = (&report.preview, doc.as_object_mut()) {
         fields.insert("diff".into(), Value::String(redacted_diff(before, after)));
     }
-    println!("{doc}");
+    let _ = writeln!(std::io::stdout(), "{doc}");
 }
 
 pub fn kind_name(kind: FailureKind) -> &'static str {
@@ -175,7 +420,7 @@ pub fn redact_line(line: &str) -> String {
         return line.to_string();
     } else if SECRET_KEYS.contains(&name.as_str()) {
         "<redacted>".to_string()
-    } else if name == ACCESS_KEY_ID && value.chars().count() > 4 {
+    } else if name == ACCESS_KEY_ID && value != PLACEHOLDER && value.chars().count() > 4 {
         let tail: String = value.chars().skip(value.chars().count() - 4).collect();
         format!("****************{tail}")
     } else {

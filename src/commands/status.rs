@@ -1,31 +1,44 @@
-//! `ssosync status`: every SSO and chained profile, its token and its entry, from
-//! the files alone: no network, no writes.
+//! `ssosync status`: every SSO and chained profile (or those `-p` names), its
+//! token and its entry, and the entries written from it under other names (from
+//! the ledger), from the files alone: no network, no writes.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
-use anyhow::{Result, anyhow};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::auth::token_cache::{TokenCache, TokenProblem};
 use crate::cli::StatusArgs;
-use crate::config::environment::{Environment, read_optional};
+use crate::commands::report::Paint;
+use crate::config::environment::Environment;
 use crate::config::profiles::{ProfileKind, SignIn, SsoProfile};
-use crate::exit::Exit;
+use crate::config::selection::glob_match;
+use crate::exit::{Exit, Fatal};
+use crate::store::apply::UserFile;
 use crate::store::credentials::{CredentialsFile, EntryState};
-use crate::store::safe_write;
+use crate::store::ledger::Ledger;
 use crate::timefmt::{add_saturating, describe_expiry, format_utc};
 
-/// One row of the table.
+/// One row of the table: a profile, or an entry written from it under another
+/// name (`dev → [default]`).
 struct Row {
     name: String,
+    /// The section its entry is in.
+    target: String,
     kind: &'static str,
     account: String,
     role: String,
     session: String,
-    token: (Health, String),
-    entry: (Health, String),
+    token: State,
+    entry: State,
+}
+
+/// How something stands: its health, in words, and when it expires.
+#[derive(Clone)]
+struct State {
+    health: Health,
+    text: String,
     expiration: Option<DateTime<Utc>>,
 }
 
@@ -36,23 +49,43 @@ enum Health {
     Bad,
 }
 
-pub fn run(args: &StatusArgs, env: &Environment) -> Result<Exit> {
+fn state(health: Health, text: impl Into<String>, expiration: Option<DateTime<Utc>>) -> State {
+    State {
+        health,
+        text: text.into(),
+        expiration,
+    }
+}
+
+pub fn run(args: &StatusArgs, env: &Environment) -> Result<Exit, Fatal> {
     let config = crate::config::load(env, &[])?;
     let now = Utc::now();
-    let path = safe_write::resolve_target(&env.credentials_path()?)?;
-    let shown = env.display_path(&path);
-    let file = match read_optional(&path, &shown)? {
-        Some(text) => {
-            CredentialsFile::parse(&text).map_err(|e| anyhow!("{shown} {e}; fix that line"))?
-        }
-        None => CredentialsFile::empty(),
-    };
+    let file = UserFile::at(env, &env.credentials_path()?)?;
+    let creds: CredentialsFile = file.read()?;
+    let mut warnings = Vec::new();
+    let ledger = Ledger::read(&file, &mut warnings);
     let mut cache = TokenCache::new(env.sso_cache_dir()?);
-    let mut tokens: HashMap<SignIn, (Health, String)> = HashMap::new();
+    let mut tokens: HashMap<SignIn, State> = HashMap::new();
     let fresh_after = add_saturating(now, args.min_ttl);
 
+    let names: Vec<&str> = config
+        .sso_names()
+        .filter(|name| {
+            args.profiles.is_empty() || args.profiles.iter().any(|p| glob_match(p, name))
+        })
+        .collect();
+    if names.is_empty() && !args.profiles.is_empty() {
+        return Err(Fatal::Usage(format!(
+            "no SSO profile matches {}; `ssosync status` lists them all",
+            args.profiles
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )));
+    }
     let mut rows = Vec::new();
-    for name in config.sso_names() {
+    for name in names {
         let (kind, root, account, role) = match config.get(name) {
             Some(ProfileKind::Sso(p)) => {
                 let kind = match p.sign_in {
@@ -80,43 +113,58 @@ pub fn run(args: &StatusArgs, env: &Environment) -> Result<Exit> {
                 .or_insert_with(|| token_state(&mut cache, root, now))
                 .clone(),
             None => match config.get(name) {
-                Some(ProfileKind::Misconfigured(reason)) => (Health::Bad, reason.clone()),
-                _ => (Health::Bad, "not usable".into()),
+                Some(ProfileKind::Misconfigured(reason)) => {
+                    state(Health::Bad, reason.clone(), None)
+                }
+                _ => state(Health::Bad, "not usable", None),
             },
         };
-        let (entry, expiration) = match file.state(name, fresh_after) {
-            EntryState::Fresh(t) => (
-                (
-                    Health::Good,
-                    format!("fresh until {}", describe_expiry(t, now)),
-                ),
-                Some(t),
-            ),
-            EntryState::Stale => {
-                let t = file.entry(name).map(|c| c.expiration);
-                ((Health::Warn, "stale".into()), t)
-            }
-            EntryState::Absent => ((Health::Warn, "absent".into()), None),
-            EntryState::LongTerm => ((Health::Bad, "long-term keys".into()), None),
-        };
-        rows.push(Row {
-            name: name.to_string(),
-            kind,
-            account,
-            role,
-            session,
-            token,
-            entry,
-            expiration,
-        });
+        let mut targets = vec![name.to_string()];
+        targets.extend(ledger.renamed_from(name, &creds).map(str::to_string));
+        for target in targets {
+            rows.push(Row {
+                name: if target == name {
+                    name.to_string()
+                } else {
+                    format!("{name} → [{target}]")
+                },
+                entry: entry_state(&creds, &target, fresh_after, now),
+                target,
+                kind,
+                account: account.clone(),
+                role: role.clone(),
+                session: session.clone(),
+                token: token.clone(),
+            });
+        }
+    }
+    for w in &warnings {
+        eprintln!("ssosync: warning: {w}");
     }
     if args.json {
         print_json(&rows);
     } else {
-        let color = std::io::stdout().is_terminal() && !env.no_color();
-        print_table(&rows, color);
+        print_table(&rows, Paint::stdout(env));
     }
     Ok(Exit::Ok)
+}
+
+fn entry_state(
+    creds: &CredentialsFile,
+    target: &str,
+    fresh_after: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> State {
+    match creds.state(target, fresh_after) {
+        EntryState::Fresh(t) => state(
+            Health::Good,
+            format!("fresh until {}", describe_expiry(t, now)),
+            Some(t),
+        ),
+        EntryState::Stale => state(Health::Warn, "stale", creds.expiration(target)),
+        EntryState::Absent => state(Health::Warn, "absent", None),
+        EntryState::LongTerm => state(Health::Bad, "long-term keys", None),
+    }
 }
 
 fn session_label(p: &SsoProfile) -> String {
@@ -126,28 +174,39 @@ fn session_label(p: &SsoProfile) -> String {
     }
 }
 
-fn token_state(cache: &mut TokenCache, root: &SsoProfile, now: DateTime<Utc>) -> (Health, String) {
+fn token_state(cache: &mut TokenCache, root: &SsoProfile, now: DateTime<Utc>) -> State {
     match cache.token(&root.sign_in) {
-        Ok(t) if t.expires_at > now => (
+        Ok(t) if t.expires_at > now => state(
             Health::Good,
             format!("valid until {}", describe_expiry(t.expires_at, now)),
+            Some(t.expires_at),
         ),
-        Ok(t) if t.refreshable(now) => (Health::Warn, "expired, refreshable".into()),
-        Ok(_) => (
+        Ok(t) if t.refreshable(now) => {
+            state(Health::Warn, "expired, refreshable", Some(t.expires_at))
+        }
+        Ok(t) => state(
             Health::Bad,
-            format!("expired: {}", root.sign_in.login_command(&root.name)),
+            format!(
+                "expired: {}",
+                root.sign_in.ssosync_login_command(&root.name)
+            ),
+            Some(t.expires_at),
         ),
-        Err(TokenProblem::Missing) => (
+        Err(TokenProblem::Missing) => state(
             Health::Bad,
-            format!("missing: {}", root.sign_in.login_command(&root.name)),
+            format!(
+                "missing: {}",
+                root.sign_in.ssosync_login_command(&root.name)
+            ),
+            None,
         ),
         Err(TokenProblem::Unreadable { reason, .. }) => {
-            (Health::Bad, format!("unreadable ({reason})"))
+            state(Health::Bad, format!("unreadable ({reason})"), None)
         }
     }
 }
 
-fn print_table(rows: &[Row], color: bool) {
+fn print_table(rows: &[Row], paint: Paint) {
     let header = [
         "PROFILE", "KIND", "ACCOUNT", "ROLE", "SESSION", "TOKEN", "ENTRY",
     ];
@@ -160,8 +219,8 @@ fn print_table(rows: &[Row], color: bool) {
                 r.account.clone(),
                 r.role.clone(),
                 r.session.clone(),
-                r.token.1.clone(),
-                r.entry.1.clone(),
+                r.token.text.clone(),
+                r.entry.text.clone(),
             ]
         })
         .collect();
@@ -183,24 +242,19 @@ fn print_table(rows: &[Row], color: bool) {
         for (i, (c, w)) in cell.iter().zip(widths).enumerate() {
             let pad = " ".repeat(w - c.chars().count());
             let health = match i {
-                5 => Some(row.token.0),
-                6 => Some(row.entry.0),
+                5 => Some(row.token.health),
+                6 => Some(row.entry.health),
                 _ => None,
             };
-            parts.push(match (color, health) {
-                (true, Some(h)) => format!("{}{c}\x1b[0m{pad}", paint(h)),
-                _ => format!("{c}{pad}"),
-            });
+            let c = match health {
+                Some(Health::Good) => paint.good(c),
+                Some(Health::Warn) => paint.warn(c),
+                Some(Health::Bad) => paint.bad(c),
+                None => c.clone(),
+            };
+            parts.push(format!("{c}{pad}"));
         }
         let _ = writeln!(out, "{}", parts.join("  ").trim_end());
-    }
-}
-
-fn paint(h: Health) -> &'static str {
-    match h {
-        Health::Good => "\x1b[32m",
-        Health::Warn => "\x1b[33m",
-        Health::Bad => "\x1b[31m",
     }
 }
 
@@ -210,19 +264,21 @@ fn print_json(rows: &[Row]) {
         Health::Warn => "warning",
         Health::Bad => "error",
     };
+    let state = |s: &State| json!({"health": word(s.health), "state": s.text, "expiration": s.expiration.map(format_utc)});
     let profiles: Vec<_> = rows
         .iter()
         .map(|r| {
             json!({
-                "profile": r.name,
+                "profile": r.name.split(" → ").next().unwrap_or(&r.name),
+                "target": r.target,
                 "kind": r.kind,
                 "account_id": r.account,
                 "role": r.role,
                 "session": r.session,
-                "token": {"health": word(r.token.0), "state": r.token.1},
-                "entry": {"health": word(r.entry.0), "state": r.entry.1, "expiration": r.expiration.map(format_utc)},
+                "token": state(&r.token),
+                "entry": state(&r.entry),
             })
         })
         .collect();
-    println!("{}", json!({ "profiles": profiles }));
+    let _ = writeln!(std::io::stdout(), "{}", json!({ "profiles": profiles }));
 }

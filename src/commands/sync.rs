@@ -48,5 +48,5 @@ pub fn sync(
         progress: &progress,
     };
     let report = syncer.run(&targets)?;
-    Ok(report::show(&report, style))
+    Ok(report::show(&report, style, env))
 }

@@ -1,9 +1,11 @@
 //! `ssosync watch`: stay running and rotate each entry before it expires.
 //!
-//! It wakes at the earliest (expiry − `--min-ttl`) and checks the wall clock every
-//! second, so a machine that slept past that time re-checks as soon as it wakes.
-//! Failures back off (30 s doubling to 10 min) and are reported once, not on every
-//! retry. SIGINT/SIGTERM end it between syncs, so a write is never cut short.
+//! It wakes at the earliest (expiry − the margin in effect: `--min-ttl`, or a
+//! quarter of the lifetime when `--min-ttl` is not shorter than it) and checks
+//! the wall clock every second, so a machine that slept past that time re-checks
+//! as soon as it wakes. Failures back off (30 s doubling to 10 min) and are
+//! reported once, not on every retry. SIGINT/SIGTERM end it between syncs, so a
+//! write is never cut short. What it says goes through `report::WatchLog`.
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -13,13 +15,15 @@ use chrono::{DateTime, Utc};
 
 use crate::aws::clients;
 use crate::cli::WatchArgs;
+use crate::commands::report::WatchLog;
 use crate::config::environment::Environment;
 use crate::config::{self, selection};
-use crate::engine::{FailureKind, Outcome, SyncOptions, Syncer};
+use crate::engine::{Outcome, SyncOptions, Syncer};
 use crate::exit::{Exit, Fatal};
 use crate::logging;
+use crate::options::Style;
 use crate::progress::Progress;
-use crate::timefmt::{describe_expiry, format_utc};
+use crate::timefmt::format_utc;
 
 const MIN_BACKOFF: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -28,13 +32,11 @@ pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
     logging::init(args.common.verbose);
     let stop = stop_signal()?;
     let options = SyncOptions::from(args);
+    let say = WatchLog::new(Style::from(&args.common), env);
     let mut backoff = MIN_BACKOFF;
     // The last problem reported per profile, so each is said once.
     let mut reported: HashMap<String, String> = HashMap::new();
-    log(&format!(
-        "watching; entries are rotated {} before they expire",
-        crate::timefmt::describe_duration(args.common.min_ttl)
-    ));
+    say.started(args.common.min_ttl);
     loop {
         let now = Utc::now();
         // Re-read the config every round: profiles may have been added.
@@ -53,10 +55,10 @@ pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
             }) {
             Ok(report) => {
                 let mut next_wake: Option<DateTime<Utc>> = None;
-                let mut failed = false;
+                let mut failures = Vec::new();
                 for w in &report.warnings {
                     if reported.insert(format!("warning:{w}"), w.clone()).is_none() {
-                        log(&format!("warning: {w}"));
+                        say.warning(w);
                     }
                 }
                 for r in &report.results {
@@ -64,33 +66,28 @@ pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
                     match &r.outcome {
                         Outcome::Written(t) | Outcome::Fresh(t) => {
                             if matches!(r.outcome, Outcome::Written(_)) {
-                                log(&format!(
-                                    "{name}: rotated, valid until {}",
-                                    describe_expiry(*t, now)
-                                ));
+                                say.rotated(r, *t, now);
                             }
                             if reported.remove(name).is_some() {
-                                log(&format!("{name}: recovered"));
+                                say.recovered(r);
                             }
-                            let wake = *t
-                                - chrono::Duration::from_std(options.min_ttl).unwrap_or_default();
+                            // Its expiry minus the margin in effect: never
+                            // sooner than the credentials' lifetime allows.
+                            let wake = r.rotate_at.unwrap_or(*t);
                             next_wake = Some(next_wake.map_or(wake, |n| n.min(wake)));
                         }
-                        Outcome::Failed(f) => {
-                            failed = true;
-                            if reported.get(name) != Some(&f.message) {
-                                let hint = if f.kind == FailureKind::Login {
-                                    " (waiting for a login)"
-                                } else {
-                                    ""
-                                };
-                                log(&format!("{name}: {}{hint}", f.message));
-                                reported.insert(name.clone(), f.message.clone());
-                            }
+                        Outcome::Failed(f) if reported.get(name) != Some(&f.message) => {
+                            reported.insert(name.clone(), f.message.clone());
+                            failures.push(r.clone());
                         }
                         _ => {}
                     }
                 }
+                say.failed(&failures);
+                let failed = report
+                    .results
+                    .iter()
+                    .any(|r| matches!(r.outcome, Outcome::Failed(_)));
                 if failed {
                     let wait = backoff;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -105,7 +102,7 @@ pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
             Err(Fatal::Other(e)) => {
                 let message = format!("{e:#}");
                 if reported.get("") != Some(&message) {
-                    log(&message);
+                    say.problem(&message);
                     reported.insert(String::new(), message);
                 }
                 let wait = backoff;
@@ -121,7 +118,7 @@ pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
         loop {
             match stop.recv_timeout(Duration::from_secs(1)) {
                 Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    log("stopping");
+                    say.stopping();
                     return Ok(Exit::Ok);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -131,10 +128,6 @@ pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
             }
         }
     }
-}
-
-fn log(message: &str) {
-    eprintln!("{} ssosync: {message}", format_utc(Utc::now()));
 }
 
 /// A channel that receives once SIGINT or SIGTERM arrives.

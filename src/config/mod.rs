@@ -38,7 +38,7 @@ pub fn read(env: &Environment) -> Result<ProfileFile> {
     let path = env.config_path()?;
     let shown = env.display_path(&path);
     let text = read_optional(&path, &shown)?.ok_or_else(|| {
-        anyhow!("no AWS config file at {shown}; create an SSO profile with `aws configure sso` (or set AWS_CONFIG_FILE)")
+        anyhow!("no AWS config file at {shown}; write SSO profiles into it with `ssosync populate` or `aws configure sso` (or set AWS_CONFIG_FILE)")
     })?;
     ProfileFile::parse_owned(text)
         .map_err(|e| anyhow!("{shown} {e}; fix that line (the AWS SDKs reject it too)"))

@@ -47,14 +47,19 @@ impl SignIn {
         }
     }
 
+    /// ssosync's own login command, for machines without the AWS CLI.
+    pub fn ssosync_login_command(&self, profile: &str) -> String {
+        match self {
+            SignIn::Session { name, .. } => format!("ssosync login --sso-session {name}"),
+            SignIn::Legacy { .. } => format!("ssosync login --profile {profile}"),
+        }
+    }
+
     /// What to tell the user when `profile` needs a new token: the AWS CLI's
     /// command, and ssosync's own for machines without the AWS CLI.
     pub fn login_hint(&self, profile: &str) -> String {
-        let ours = match self {
-            SignIn::Session { name, .. } => format!("ssosync login --sso-session {name}"),
-            SignIn::Legacy { .. } => format!("ssosync login --profile {profile}"),
-        };
-        format!("run `{}` (or `{ours}`)", self.login_command(profile))
+        let ours = self.ssosync_login_command(profile);
+        format!("run `{ours}` (or `{}`)", self.login_command(profile))
     }
 }
 
@@ -395,11 +400,11 @@ mod tests {
         );
         assert_eq!(
             dev.sign_in.login_hint("dev"),
-            "run `aws sso login --sso-session corp` (or `ssosync login --sso-session corp`)"
+            "run `ssosync login --sso-session corp` (or `aws sso login --sso-session corp`)"
         );
         assert_eq!(
             def.sign_in.login_hint("default"),
-            "run `aws sso login --profile default` (or `ssosync login --profile default`)"
+            "run `ssosync login --profile default` (or `aws sso login --profile default`)"
         );
         assert_eq!(config.get("plain"), Some(&ProfileKind::Other(None)));
         assert_eq!(config.get("token"), Some(&ProfileKind::TokenOnly));

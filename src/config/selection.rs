@@ -66,7 +66,7 @@ pub fn resolve(
     if targets.is_empty() {
         let shown = env.display_path(&env.config_path()?);
         return Err(Fatal::Other(anyhow!(
-            "no SSO profiles in {shown}; add one with `aws configure sso`"
+            "no SSO profiles in {shown}; add them with `ssosync populate` or `aws configure sso`"
         )));
     }
     Ok(targets)
@@ -100,14 +100,17 @@ pub fn select(specs: &[ProfileSpec], config: &ProfileConfig) -> Result<Vec<Targe
                 .map(|n| (n.to_string(), n.to_string()))
                 .collect();
             if found.is_empty() {
-                return Err(format!("no SSO profile matches `{}`", spec.pattern));
+                return Err(format!(
+                    "no SSO profile matches `{}`; `ssosync status` lists them",
+                    spec.pattern
+                ));
             }
             found
         } else {
             match config.get(&spec.pattern) {
                 None => {
                     return Err(format!(
-                        "profile `{}` is not in the config file; check the name with `aws configure list-profiles`",
+                        "profile `{}` is not in the config file; `ssosync status` lists the SSO profiles",
                         spec.pattern
                     ));
                 }

@@ -153,7 +153,7 @@ fn profile_target(
     let sign_in = match config.get(name) {
         None => {
             return Err(Fatal::Usage(format!(
-                "profile `{name}` is not in {shown}; check the name with `aws configure list-profiles`"
+                "profile `{name}` is not in {shown}; `ssosync status` lists the SSO profiles there"
             )));
         }
         Some(ProfileKind::Sso(p)) => p.sign_in.clone(),

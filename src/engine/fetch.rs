@@ -41,7 +41,8 @@ impl Wanted {
         }
     }
 
-    fn root(&self) -> &SsoProfile {
+    /// The SSO profile its credentials start from (itself, or a chain's root).
+    pub fn root(&self) -> &SsoProfile {
         match self {
             Wanted::Sso(p) => p,
             Wanted::Chained(c) => &c.root,
@@ -60,8 +61,6 @@ impl Wanted {
 pub struct FetchSettings<'p> {
     pub timeout: Duration,
     pub concurrency: usize,
-    /// Dry run: no token refresh (it would rotate the refresh token and write the cache).
-    pub dry_run: bool,
     /// Counts the portal calls of the SSO profiles as they finish.
     pub progress: &'p Progress,
 }
@@ -115,7 +114,6 @@ pub fn fetch(
             let token = match plan {
                 TokenPlan::Use(token) => Ok(token),
                 TokenPlan::Unusable(outcome) => Err(outcome),
-                TokenPlan::Refresh(_) if settings.dry_run => Err(Outcome::WouldRefresh),
                 TokenPlan::Refresh(cached) => {
                     refresher.refresh(&sign_in, roots_login(&roots, &sign_in), cached, warnings)
                 }
@@ -161,7 +159,7 @@ pub fn fetch(
         for w in wanted {
             if let Wanted::Chained(c) = w {
                 let root = match results.get(&c.root.name) {
-                    Some(root) => root.clone().map_err(|o| from_source(&c.root.name, o)),
+                    Some(root) => root.clone().map_err(|o| o.via_source(&c.root.name)),
                     None => Err(Outcome::failed(
                         FailureKind::Portal,
                         "internal: the chain's source was not fetched",
@@ -450,7 +448,7 @@ async fn walk_chains(
                 Some(Err(outcome)) => {
                     // Name the root once; deeper hops pass its failure on as it is.
                     let outcome = if level == 0 {
-                        from_source(source, outcome.clone())
+                        outcome.clone().via_source(source)
                     } else {
                         outcome.clone()
                     };
@@ -509,16 +507,6 @@ async fn walk_chains(
             (c.name.clone(), result)
         })
         .collect()
-}
-
-/// A chain's failure that comes from its SSO root, naming that root.
-fn from_source(source: &str, outcome: Outcome) -> Outcome {
-    match outcome {
-        Outcome::Failed(f) => {
-            Outcome::failed(f.kind, format!("source profile {source}: {}", f.message))
-        }
-        other => other,
-    }
 }
 
 fn unstorable() -> Outcome {

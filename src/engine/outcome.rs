@@ -23,13 +23,25 @@ pub enum FailureKind {
 pub struct Failure {
     pub kind: FailureKind,
     pub message: String,
+    /// For a chain that fails because its SSO source did: the source's message.
+    /// Profiles failing with the same cause (one expired token) are one problem.
+    pub cause: Option<String>,
+}
+
+impl Failure {
+    /// What went wrong, without the chain that passed it on.
+    pub fn cause(&self) -> &str {
+        self.cause.as_deref().unwrap_or(&self.message)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Fresh(DateTime<Utc>),
     Written(DateTime<Utc>),
-    WouldWrite(DateTime<Utc>),
+    /// Dry run: the entry would be written (its keys and expiration come only
+    /// from a real run's fetch).
+    WouldWrite,
     /// Fetched and handed back, not written (`--no-write`).
     Fetched(DateTime<Utc>),
     /// Dry run: the SSO token must be refreshed first, which a dry run does not do.
@@ -42,7 +54,20 @@ impl Outcome {
         Outcome::Failed(Failure {
             kind,
             message: message.into(),
+            cause: None,
         })
+    }
+
+    /// A chain's outcome that comes from its SSO root `source`: a failure names it.
+    pub fn via_source(self, source: &str) -> Outcome {
+        match self {
+            Outcome::Failed(f) => Outcome::Failed(Failure {
+                kind: f.kind,
+                message: format!("source profile {source}: {}", f.message),
+                cause: Some(f.cause().to_string()),
+            }),
+            other => other,
+        }
     }
 }
 
@@ -54,6 +79,9 @@ pub struct ProfileResult {
     /// The credentials fetched for it in this run, if any (for `export` and
     /// `process`; present even when they could not be written).
     pub fetched: Option<RoleCredentials>,
+    /// For a fresh or written entry: when it stops being fresh (its expiry minus
+    /// the margin in effect), the time `watch` rotates it.
+    pub rotate_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -2,9 +2,11 @@
 //! plan every change to the credentials file and apply it in one locked, atomic
 //! write (`store::apply`).
 //!
-//! `--dry-run` takes the same path and stops before the lock, so what it shows is
-//! what a real run would write. The no-op path (every entry fresh) reads two files
-//! and returns: no token read, no async runtime, no network.
+//! `--dry-run` decides the same way and plans the same edit, but has no side
+//! effects: instead of fetching it only reads each sign-in's cached token
+//! (`preview`), writes placeholders for the keys a fetch would bring, and stops
+//! before the lock. The no-op path (every entry fresh) reads two files and
+//! returns: no token read, no async runtime, no network.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -17,10 +19,14 @@ use crate::config::environment::Environment;
 use crate::config::profiles::{ProfileConfig, ProfileKind};
 use crate::config::selection::Target;
 use crate::engine::fetch::{self, FetchSettings, Wanted};
+use crate::engine::freshness::{self, Lifetimes};
 use crate::engine::outcome::{FailureKind, Outcome, ProfileResult, SyncReport};
+use crate::engine::preview;
 use crate::progress::Progress;
 use crate::store::apply::{self, Commit, UserFile};
 use crate::store::credentials::{CredentialsFile, EntryState};
+use crate::store::ledger::{self, Ledger, Record};
+use crate::store::safe_write::FileLock;
 
 /// What a run does with the credentials it fetches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +54,9 @@ pub struct SyncOptions {
 struct Job<'t> {
     target: &'t Target,
     step: Step,
+    /// How long its credentials last, when that decided its margin (a fallback)
+    /// or a fetch just told.
+    lifetime: Option<Duration>,
 }
 
 /// How far a profile has got.
@@ -61,6 +70,8 @@ enum Step {
         creds: RoleCredentials,
         region: Option<String>,
     },
+    /// Dry run: would be fetched and written; placeholders stand in for the keys.
+    Preview { region: Option<String> },
 }
 
 pub struct Syncer<'a> {
@@ -91,16 +102,46 @@ impl Syncer<'_> {
             ));
         }
 
+        let mut lifetimes = Lifetimes::of(&file);
         let mut jobs: Vec<Job> = targets
             .iter()
-            .map(|target| Job {
-                target,
-                step: self.decide(target, &doc),
+            .map(|target| {
+                let (step, lifetime) =
+                    self.decide(target, &doc, &mut lifetimes, &mut report.warnings);
+                Job {
+                    target,
+                    step,
+                    lifetime,
+                }
             })
             .collect();
         self.fetch(&mut jobs, &mut report.warnings)?;
+        // Lifetimes count from when the credentials came back, not from the start.
+        let fetched_at = Utc::now().max(self.now);
+        // Say once which margins fell back, whether decided now or fetched now.
+        let mut fell_back: Vec<(String, Duration)> = Vec::new();
+        for job in &mut jobs {
+            if let Step::Write { creds, .. } = &job.step {
+                job.lifetime = Some(freshness::lifetime(fetched_at, creds.expiration));
+            }
+            if let Some(lifetime) = job.lifetime
+                && freshness::margin(self.options.min_ttl, Some(lifetime)).1
+                && matches!(job.step, Step::Write { .. } | Step::Done(Outcome::Fresh(_)))
+            {
+                fell_back.push((job.target.target.clone(), lifetime));
+            }
+        }
+        report.warnings.extend(freshness::fallback_warnings(
+            self.options.min_ttl,
+            &fell_back,
+        ));
 
-        let results = if !jobs.iter().any(|j| matches!(j.step, Step::Write { .. })) {
+        let lifetimes_in_job_order: Vec<Option<Duration>> =
+            jobs.iter().map(|job| job.lifetime).collect();
+        let results = if !jobs
+            .iter()
+            .any(|j| matches!(j.step, Step::Write { .. } | Step::Preview { .. }))
+        {
             finish(jobs, |_| None)
         } else if self.options.mode == Mode::FetchOnly {
             finish(jobs, |job| match &job.step {
@@ -114,21 +155,101 @@ impl Syncer<'_> {
             };
             let applied = apply::apply(&file, Some(doc), commit, |doc| self.plan(&jobs, doc))?;
             report.preview = applied.preview;
-            let dry = commit == Commit::DryRun;
+            if let Some(lock) = &applied.lock {
+                self.record(&file, lock, &jobs, &applied.planned, &mut report.warnings);
+            }
             let mut planned = applied.planned.into_iter();
             finish(jobs, |job| match job.step {
-                Step::Write { .. } => planned.next().map(|o| match o {
-                    Outcome::Written(t) if dry => Outcome::WouldWrite(t),
-                    other => other,
-                }),
+                Step::Write { .. } | Step::Preview { .. } => planned.next(),
                 _ => None,
             })
         };
-        report.results = results;
+        report.results = results
+            .into_iter()
+            .zip(lifetimes_in_job_order)
+            .map(|(mut result, lifetime)| {
+                result.rotate_at = match result.outcome {
+                    Outcome::Fresh(t) | Outcome::Written(t) => {
+                        let (margin, _) = freshness::margin(self.options.min_ttl, lifetime);
+                        chrono::Duration::from_std(margin)
+                            .ok()
+                            .and_then(|m| t.checked_sub_signed(m))
+                    }
+                    _ => None,
+                };
+                result
+            })
+            .collect();
         Ok(report)
     }
 
-    fn decide(&self, target: &Target, file: &CredentialsFile) -> Step {
+    /// Notes in the ledger, under the file's lock, which entries this run wrote
+    /// and from which profile; a ledger that cannot be written is a warning.
+    fn record(
+        &self,
+        file: &UserFile,
+        lock: &FileLock,
+        jobs: &[Job],
+        planned: &[Outcome],
+        warnings: &mut Vec<String>,
+    ) {
+        let mut ledger = Ledger::read(file, warnings);
+        let written = jobs.iter().filter_map(|job| match &job.step {
+            Step::Write { creds, .. } => Some((job, creds)),
+            _ => None,
+        });
+        for ((job, creds), outcome) in written.zip(planned) {
+            if matches!(outcome, Outcome::Written(_)) {
+                ledger.set(
+                    &job.target.target,
+                    Record {
+                        profile: job.target.source.clone(),
+                        access_key_id: creds.access_key_id.clone(),
+                        lifetime: job.lifetime,
+                    },
+                );
+            }
+        }
+        if let Err(e) = ledger.write(file, lock) {
+            warnings.push(format!(
+                "cannot record the entries ssosync wrote in {} ({e:#}); `logout --clean` will not find them under other names",
+                ledger::shown(file)
+            ));
+        }
+    }
+
+    /// What `target` needs, and the lifetime that decided it when its margin fell
+    /// back (see `freshness`).
+    fn decide(
+        &self,
+        target: &Target,
+        file: &CredentialsFile,
+        lifetimes: &mut Lifetimes,
+        warnings: &mut Vec<String>,
+    ) -> (Step, Option<Duration>) {
+        let step = self.step(target, file);
+        let stale = match &step {
+            Step::Fetch(_) if !self.options.force => {
+                file.state(&target.target, self.now) != EntryState::LongTerm
+            }
+            _ => false,
+        };
+        if stale
+            && let Some((t, lifetime)) = freshness::fresh_until(
+                file,
+                &target.target,
+                self.now,
+                self.options.min_ttl,
+                lifetimes,
+                warnings,
+            )
+        {
+            return (Step::Done(Outcome::Fresh(t)), lifetime);
+        }
+        (step, None)
+    }
+
+    fn step(&self, target: &Target, file: &CredentialsFile) -> Step {
         let failed = |message: String| Step::Done(Outcome::failed(FailureKind::Config, message));
         let wanted = match self.config.get(&target.source) {
             Some(ProfileKind::Sso(p)) => Wanted::Sso(p.clone()),
@@ -168,10 +289,29 @@ impl Syncer<'_> {
         if distinct.is_empty() {
             return Ok(());
         }
+        let region = |w: &Wanted| {
+            w.region()
+                .map(str::to_string)
+                .filter(|_| self.options.write_region)
+        };
+        if self.options.mode == Mode::DryRun {
+            let previewed = preview::preview(self.env, self.now, &distinct, warnings)?;
+            for job in jobs {
+                let Step::Fetch(w) = &job.step else { continue };
+                job.step = match previewed.get(w.name()) {
+                    Some(Ok(())) => Step::Preview { region: region(w) },
+                    Some(Err(outcome)) => Step::Done(outcome.clone()),
+                    None => Step::Done(Outcome::failed(
+                        FailureKind::Portal,
+                        "internal: the preview skipped this profile",
+                    )),
+                };
+            }
+            return Ok(());
+        }
         let settings = FetchSettings {
             timeout: self.options.timeout,
             concurrency: self.options.concurrency,
-            dry_run: self.options.mode == Mode::DryRun,
             progress: self.progress,
         };
         let fetched = fetch::fetch(self.env, &settings, self.now, &distinct, warnings)?;
@@ -180,10 +320,7 @@ impl Syncer<'_> {
             job.step = match fetched.get(w.name()) {
                 Some(Ok(creds)) => Step::Write {
                     creds: creds.clone(),
-                    region: w
-                        .region()
-                        .map(str::to_string)
-                        .filter(|_| self.options.write_region),
+                    region: region(w),
                 },
                 Some(Err(outcome)) => Step::Done(outcome.clone()),
                 None => Step::Done(Outcome::failed(
@@ -195,21 +332,31 @@ impl Syncer<'_> {
         Ok(())
     }
 
-    /// Writes every fetched entry whose target is still ours to overwrite into
-    /// `file`; the outcome of each [`Step::Write`] job, in job order.
+    /// Writes every fetched (or, dry, previewed) entry whose target is still ours
+    /// to overwrite into `file`; the outcome of each [`Step::Write`] and
+    /// [`Step::Preview`] job, in job order.
     fn plan(&self, jobs: &[Job], file: &mut CredentialsFile) -> Vec<Outcome> {
         let mut planned = Vec::new();
         for job in jobs {
-            let Step::Write { creds, region } = &job.step else {
+            if !matches!(job.step, Step::Write { .. } | Step::Preview { .. }) {
                 continue;
-            };
+            }
             let name = &job.target.target;
             if file.state(name, self.now) == EntryState::LongTerm && !self.options.force {
                 planned.push(protected(name));
                 continue;
             }
-            file.write_entry(name, creds, region.as_deref());
-            planned.push(Outcome::Written(creds.expiration));
+            match &job.step {
+                Step::Write { creds, region } => {
+                    file.write_entry(name, creds, region.as_deref());
+                    planned.push(Outcome::Written(creds.expiration));
+                }
+                Step::Preview { region } => {
+                    file.write_placeholder_entry(name, region.as_deref());
+                    planned.push(Outcome::WouldWrite);
+                }
+                _ => {}
+            }
         }
         planned
     }
@@ -232,6 +379,12 @@ fn finish(
                     }),
                     Some(creds),
                 ),
+                Step::Preview { .. } => (
+                    outcome.unwrap_or_else(|| {
+                        Outcome::failed(FailureKind::Portal, "internal: no outcome")
+                    }),
+                    None,
+                ),
                 Step::Fetch(_) => (
                     Outcome::failed(FailureKind::Portal, "internal: not fetched"),
                     None,
@@ -241,6 +394,7 @@ fn finish(
                 target: job.target.clone(),
                 outcome,
                 fetched,
+                rotate_at: None,
             }
         })
         .collect()

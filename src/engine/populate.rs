@@ -155,10 +155,12 @@ impl Populator<'_> {
         let failed = |source: &Source, outcome: Outcome| match outcome {
             Outcome::Failed(f) => Failure {
                 kind: f.kind,
+                cause: None,
                 message: format!("{}: {}", source.label, f.message),
             },
             _ => Failure {
                 kind: FailureKind::Login,
+                cause: None,
                 message: format!("{}: no usable SSO token", source.label),
             },
         };
@@ -221,6 +223,7 @@ impl Populator<'_> {
                 Ok(listing) => listings.push((source, listing)),
                 Err(ListFailure::LoginRequired) => report.failures.push(Failure {
                     kind: FailureKind::Login,
+                    cause: None,
                     message: format!(
                         "{}: the SSO token was rejected (expired or revoked); {hint}",
                         source.label
@@ -356,6 +359,7 @@ impl Populator<'_> {
         if let Some(why) = &listing.accounts_problem {
             report.failures.push(Failure {
                 kind: FailureKind::Portal,
+                cause: None,
                 message: match listing.accounts.len() {
                     0 => format!("{}: {why}; nothing was populated from it", source.label),
                     n => format!(
@@ -368,6 +372,7 @@ impl Populator<'_> {
         for account in listing.accounts.iter().filter(|a| a.problem.is_some()) {
             report.failures.push(Failure {
                 kind: FailureKind::Portal,
+                cause: None,
                 message: format!(
                     "{}: account {} ({}): {}; its profiles were left as they are",
                     source.label,

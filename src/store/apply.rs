@@ -79,6 +79,9 @@ pub struct Applied<T> {
     pub planned: T,
     /// `--dry-run`: the text before and after the plan.
     pub preview: Option<(String, String)>,
+    /// The file's lock, still held (not for a dry run) until this is dropped, so
+    /// that what records the write (the ledger) changes in step with the file.
+    pub lock: Option<safe_write::FileLock>,
 }
 
 /// Runs `plan` on `file`'s document and writes the result safely. `earlier` is
@@ -98,9 +101,16 @@ pub fn apply<D: Document, T>(
         };
         let planned = plan(&mut doc);
         let preview = Some((doc.text().to_string(), doc.render()));
-        return Ok(Applied { planned, preview });
+        return Ok(Applied {
+            planned,
+            preview,
+            lock: None,
+        });
     }
-    let _lock = safe_write::lock(&file.path, LOCK_WAIT)?;
+    // Refused before the lock: a read-only file gets no lock file beside it and
+    // no wait. Callers whose plan may change nothing plan a dry run first.
+    refuse_read_only(file)?;
+    let lock = safe_write::lock(&file.path, LOCK_WAIT)?;
     safe_write::remove_stale_temp_files(&file.path);
     let mut earlier = earlier;
     for _ in 0..ATTEMPTS {
@@ -111,8 +121,6 @@ pub fn apply<D: Document, T>(
         };
         let planned = plan(&mut doc);
         if !doc.is_unchanged() {
-            // Only a change is refused: a plan with nothing to do succeeds.
-            refuse_read_only(file)?;
             let staged = safe_write::stage_by(&file.path, &mut |out| doc.write_to(out))?;
             // The text as read: the plan's edits leave it as it was.
             if !unchanged(file, doc.text())? {
@@ -124,6 +132,7 @@ pub fn apply<D: Document, T>(
         return Ok(Applied {
             planned,
             preview: None,
+            lock: Some(lock),
         });
     }
     Err(anyhow!(
@@ -134,7 +143,7 @@ pub fn apply<D: Document, T>(
 
 /// A file the user made read-only says "do not change me": respect it.
 #[cfg(unix)]
-fn refuse_read_only(file: &UserFile) -> Result<()> {
+pub fn refuse_read_only(file: &UserFile) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     match std::fs::metadata(&file.path) {
         Ok(meta) if meta.permissions().mode() & 0o222 == 0 => Err(anyhow!(
@@ -148,7 +157,7 @@ fn refuse_read_only(file: &UserFile) -> Result<()> {
 
 /// A file the user made read-only says "do not change me": respect it.
 #[cfg(not(unix))]
-fn refuse_read_only(file: &UserFile) -> Result<()> {
+pub fn refuse_read_only(file: &UserFile) -> Result<()> {
     match std::fs::metadata(&file.path) {
         Ok(meta) if meta.permissions().readonly() => Err(anyhow!(
             "{} is read-only; clear its read-only attribute to let ssosync update it",

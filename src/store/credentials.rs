@@ -19,6 +19,10 @@ pub const EXPIRATION: &str = "aws_credential_expiration";
 /// yawsso's name for the expiry; read for freshness and kept in step when present.
 pub const YAWSSO_EXPIRATION: &str = "aws_session_expiration";
 
+/// The value a dry run shows for each key a fetch would bring: the keys and their
+/// expiration are known only once the portal issues them.
+pub const PLACEHOLDER: &str = "<not-fetched-in-a-dry-run>";
+
 /// Keys whose values are secret and are redacted whenever we show the file.
 pub const SECRET_KEYS: [&str; 3] = [SECRET_ACCESS_KEY, SESSION_TOKEN, SECURITY_TOKEN];
 
@@ -41,6 +45,7 @@ pub struct CredentialsFile {
 }
 
 impl CredentialsFile {
+    #[cfg(test)]
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         Ok(CredentialsFile {
             doc: ProfileFile::parse(text)?,
@@ -115,6 +120,15 @@ impl CredentialsFile {
         }
     }
 
+    /// When the short-lived keys under `name` expire (none for an absent entry,
+    /// long-term keys, or keys of unknown age).
+    pub fn expiration(&self, name: &str) -> Option<DateTime<Utc>> {
+        match self.state(name, DateTime::<Utc>::MIN_UTC) {
+            EntryState::Fresh(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The short-lived credentials stored under `name`, when complete.
     pub fn entry(&self, name: &str) -> Option<RoleCredentials> {
         let props = self.merged(name)?;
@@ -139,18 +153,40 @@ impl CredentialsFile {
     /// Writes `creds` as profile `name`, in place when the section exists.
     pub fn write_entry(&mut self, name: &str, creds: &RoleCredentials, region: Option<&str>) {
         let expiration = format_utc(creds.expiration);
+        let values = [
+            creds.access_key_id.as_str(),
+            creds.secret_access_key.expose(),
+            creds.session_token.expose(),
+            expiration.as_str(),
+        ];
+        self.write_values(name, values, region);
+    }
+
+    /// What [`CredentialsFile::write_entry`] would change, with [`PLACEHOLDER`] for
+    /// every value a fetch brings (a dry run fetches nothing).
+    pub fn write_placeholder_entry(&mut self, name: &str, region: Option<&str>) {
+        self.write_values(name, [PLACEHOLDER; 4], region);
+    }
+
+    /// The entry's keys: access key id, secret key, session token, expiration.
+    fn write_values(
+        &mut self,
+        name: &str,
+        [id, secret, token, expiration]: [&str; 4],
+        region: Option<&str>,
+    ) {
         let mut entries = vec![
-            (ACCESS_KEY_ID, creds.access_key_id.as_str()),
-            (SECRET_ACCESS_KEY, creds.secret_access_key.expose()),
-            (SESSION_TOKEN, creds.session_token.expose()),
-            (SECURITY_TOKEN, creds.session_token.expose()),
-            (EXPIRATION, expiration.as_str()),
+            (ACCESS_KEY_ID, id),
+            (SECRET_ACCESS_KEY, secret),
+            (SESSION_TOKEN, token),
+            (SECURITY_TOKEN, token),
+            (EXPIRATION, expiration),
         ];
         let existing = self
             .merged(name)
             .map(|p| p.value(YAWSSO_EXPIRATION).is_some());
         if existing == Some(true) {
-            entries.push((YAWSSO_EXPIRATION, expiration.as_str()));
+            entries.push((YAWSSO_EXPIRATION, expiration));
         }
         if let Some(region) = region {
             entries.push(("region", region));
@@ -164,11 +200,21 @@ impl CredentialsFile {
         }
     }
 
-    /// Removes ssosync's keys from profile `name` when its merged entry looks like
-    /// one ssosync wrote (a session token and `aws_credential_expiration`); anything
-    /// else (long-term keys, other tools' entries, other keys, comments, the
-    /// header) stays. Whether it removed them.
-    pub fn remove_ours(&mut self, name: &str) -> bool {
+    /// The access key id of profile `name`, as the SDKs would read it.
+    pub fn access_key_id(&self, name: &str) -> Option<String> {
+        self.merged(name)?
+            .value(ACCESS_KEY_ID)
+            .filter(|v| !v.is_empty())
+            .map(Cow::into_owned)
+    }
+
+    /// Removes ssosync's keys from profile `name` when `recorded` (the ledger says
+    /// ssosync wrote the entry) or its merged entry looks like one ssosync wrote (a
+    /// session token and `aws_credential_expiration`); anything else (long-term
+    /// keys, other tools' entries, other keys, comments) stays. A section left
+    /// with nothing in it goes too, with the blank line ssosync put before it.
+    /// Whether it removed them.
+    pub fn remove_ours(&mut self, name: &str, recorded: bool) -> bool {
         let wanted = SectionName::Profile(name.to_string());
         let props: Vec<(String, String)> = self
             .doc
@@ -177,13 +223,8 @@ impl CredentialsFile {
             .flat_map(|s| s.properties())
             .collect();
         let has = |key: &str| props.iter().any(|(k, v)| k == key && !v.is_empty());
-        let ours = (has(SESSION_TOKEN) || has(SECURITY_TOKEN)) && has(EXPIRATION);
-        if ours {
-            for key in OUR_KEYS {
-                self.doc.remove(name, key);
-            }
-        }
-        ours
+        let ours = recorded || ((has(SESSION_TOKEN) || has(SECURITY_TOKEN)) && has(EXPIRATION));
+        ours && self.doc.remove_keys(name, &OUR_KEYS)
     }
 }
 
@@ -313,7 +354,7 @@ mod tests {
         .unwrap();
         let cleaned: Vec<&str> = ["dev", "prod", "other", "absent"]
             .into_iter()
-            .filter(|name| file.remove_ours(name))
+            .filter(|name| file.remove_ours(name, false))
             .collect();
         assert_eq!(cleaned, ["dev"]);
         assert_eq!(
@@ -322,5 +363,20 @@ mod tests {
              \n[prod]\naws_access_key_id = AKIA\naws_secret_access_key = s\n\
              \n[other]\naws_access_key_id = ASIA2\naws_session_token = t\n"
         );
+    }
+
+    #[test]
+    fn cleaning_removes_the_sections_it_empties() {
+        let text = "[keep]\nx = 1\n";
+        let mut file = CredentialsFile::parse(text).unwrap();
+        file.write_entry("dev", &creds("ASIA1"), None);
+        file.write_entry("renamed", &creds("ASIA2"), None);
+        let mut file = CredentialsFile::parse(&file.render()).unwrap();
+        assert!(file.remove_ours("dev", false));
+        assert!(file.remove_ours("renamed", true));
+        assert_eq!(file.render(), text, "back to the file before ssosync wrote");
+        // Recorded or not, a section without our keys is left alone.
+        assert!(!file.remove_ours("keep", true));
+        assert_eq!(file.render(), text);
     }
 }

@@ -1,9 +1,11 @@
 //! Writing the user's files: the credentials-file entries ssosync owns
-//! (`credentials`), the config-file profiles populate owns (`populated`), the one
-//! locked read-plan-write loop every profile-file edit goes through (`apply`), and
-//! the safe write beneath it (lock, temp file, fsync, rename, fsync the folder).
+//! (`credentials`), the config-file profiles populate owns (`populated`), the
+//! ledger of the entries ssosync wrote (`ledger`), the one locked read-plan-write
+//! loop every profile-file edit goes through (`apply`), and the safe write beneath
+//! it (lock, temp file, fsync, rename, fsync the folder).
 
 pub mod apply;
 pub mod credentials;
+pub mod ledger;
 pub mod populated;
 pub mod safe_write;

@@ -190,6 +190,76 @@ impl Home {
         Run::from(self.command(args).output().unwrap())
     }
 
+    /// Runs `program` with `script` on stdin (never as an argument), with this
+    /// home's environment and the ssosync under test first on PATH.
+    pub fn shell(&self, program: &str, args: &[&str], script: &str) -> (i32, String, String) {
+        use std::io::Write;
+        let cmd = self.command(&[]);
+        let bin = std::path::Path::new(env!("CARGO_BIN_EXE_ssosync"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut child = Command::new(program)
+            .args(args)
+            .env_clear()
+            .envs(
+                cmd.get_envs()
+                    .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+            )
+            .env("PATH", path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs ssosync with its stdout and stderr on a terminal (a pseudo-terminal
+    /// from util-linux `script`), both read back as `stdout`. `None` (the caller
+    /// skips, visibly) where `script` is missing.
+    pub fn run_on_terminal(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Option<Run> {
+        let available = Command::new("script")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !available {
+            return None;
+        }
+        let quote = |a: &str| format!("'{}'", a.replace('\'', r"'\''"));
+        let line = std::iter::once(env!("CARGO_BIN_EXE_ssosync"))
+            .chain(args.iter().copied())
+            .map(quote)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let base = self.command(&[]);
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &line, "/dev/null"])
+            .env_clear()
+            .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .stdin(Stdio::null());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        Some(Run::from(cmd.output().unwrap()))
+    }
+
     /// Starts one run per argument list, all at once (stdin closed), and waits for
     /// them all: concurrent runs against the same HOME.
     pub fn run_all<S: AsRef<str>>(&self, runs: &[Vec<S>]) -> Vec<Run> {

@@ -13,3 +13,15 @@ pub use home::*;
 pub use oracle::*;
 pub use reliability::*;
 pub use scripted_portal::*;
+
+/// Says that a test skipped part of its work, where `cargo test` shows it: the
+/// test harness captures `eprintln!` of passing tests, not writes to stderr. On
+/// CI (`CI` set) nothing may be skipped: `.ci/run` installs what tests need.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: {why} on CI; .ci/run should install it"
+    );
+    let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
+}

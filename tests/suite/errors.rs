@@ -99,7 +99,7 @@ fn broken_token_caches_need_a_login() {
             &home,
             &["-p", "dev"],
             3,
-            "run `aws sso login --sso-session corp`",
+            "run `ssosync login --sso-session corp` (or `aws sso login --sso-session corp`)",
         );
         assert_eq!(home.portal.request_count(), 0);
     }
@@ -140,4 +140,44 @@ fn out_of_range_timeouts_are_usage_errors() {
         assert_fails_cleanly(&home, args, 2, "is out of range; use 1s to");
     }
     assert_eq!(home.portal.request_count(), 0);
+}
+
+#[test]
+fn hints_name_ssosyncs_own_commands_first() {
+    // For machines without the AWS CLI: ssosync's own command, then the CLI's.
+    let home = Home::new();
+    std::fs::remove_file(home.path(".aws/config")).unwrap();
+    assert_fails_cleanly(&home, &[], 1, "`ssosync populate` or `aws configure sso`");
+    home.write(".aws/config", "[profile plain]\nregion = x\n");
+    assert_fails_cleanly(
+        &home,
+        &[],
+        1,
+        "add them with `ssosync populate` or `aws configure sso`",
+    );
+
+    let home = Home::new();
+    for args in [
+        &["-p", "nosuch"][..],
+        &["-p", "zz*"],
+        &["export", "-p", "nosuch"],
+        &["login", "-p", "nosuch"],
+    ] {
+        assert_fails_cleanly(&home, args, 2, "`ssosync status` lists");
+    }
+
+    home.cache_session_token("corp", crate::common::TOKEN, "2020-01-01T00:00:00Z");
+    assert_fails_cleanly(
+        &home,
+        &["-p", "dev"],
+        3,
+        "run `ssosync login --sso-session corp` (or `aws sso login --sso-session corp`)",
+    );
+    let status = home.run(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("expired: ssosync login --sso-session corp"),
+        "{status:?}"
+    );
 }

@@ -70,8 +70,16 @@ fn leaves_only_a_hidden_lock_file_and_cleans_stale_temp_files() {
     names.sort();
     assert_eq!(
         names,
-        [".credentials.ssosync.lock", "config", "credentials", "sso"]
+        [
+            ".credentials.ssosync.json",
+            ".credentials.ssosync.lock",
+            "config",
+            "credentials",
+            "sso"
+        ]
     );
+    // The ledger of what ssosync wrote is as private as the file it describes.
+    assert_eq!(home.mode(".aws/.credentials.ssosync.json"), 0o600);
 }
 
 #[test]

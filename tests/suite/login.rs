@@ -777,10 +777,7 @@ fn logout_clean_removes_only_our_entries() {
 
     let run = home.run(&["logout", "-p", "dev", "--clean"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stdout.contains("removed the credentials of dev"),
-        "{run:?}"
-    );
+    assert!(run.stdout.contains("removed [dev] from"), "{run:?}");
     let after = home.credentials();
     assert!(
         after.starts_with("# my keys\n[keys]\naws_access_key_id = AKIAEXAMPLE\n"),
@@ -797,5 +794,78 @@ fn logout_clean_removes_only_our_entries() {
     assert!(home.path(&token_rel(LEGACY_URL)).exists());
     assert!(!home.path(&token_rel("corp")).exists());
     assert!(home.path(".aws/credentials").exists());
+    assert_no_secrets(&home, &run);
+}
+
+#[test]
+fn logout_clean_removes_sections_it_emptied_and_entries_written_under_other_names() {
+    let home = Home::new();
+    home.enable_legacy();
+    let mine =
+        "# my keys\n[keys]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = longterm\n";
+    home.write(".aws/credentials", mine);
+    assert_eq!(home.run(&["-p", "dev", "-p", "prod"]).code, 0);
+    assert_eq!(home.run(&["-p", "dev:default"]).code, 0);
+    // Another session's profile written under another name stays.
+    assert_eq!(home.run(&["-p", "legacy:ops"]).code, 0);
+    // An entry ssosync wrote from dev, since rewritten by someone else: theirs now.
+    assert_eq!(home.run(&["-p", "dev:shared"]).code, 0);
+    let text = home.credentials();
+    let shared_key = text
+        .split("[shared]\n")
+        .nth(1)
+        .and_then(|s| s.lines().next())
+        .unwrap()
+        .to_string();
+    home.write(
+        ".aws/credentials",
+        text.replace(&shared_key, "aws_access_key_id = ASIASOMEONEELSE"),
+    );
+    let dev_key = home.last_issued("111111111111", "Dev").access_key_id;
+
+    let run = home.run(&["logout", "--sso-session", "corp", "--clean"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "removed [dev], [prod], [default] (written from dev) from ~/.aws/credentials"
+        ),
+        "{run:?}"
+    );
+    let after = home.credentials();
+    let legacy_key = home.last_issued("333333333333", "Ops").access_key_id;
+    // The sections ssosync added are gone, with the blank line before each.
+    let ops_and_shared = after
+        .strip_prefix(mine)
+        .unwrap_or_else(|| panic!("{after}"));
+    assert!(ops_and_shared.starts_with("\n[ops]\n"), "{after}");
+    assert!(ops_and_shared.contains(&legacy_key), "{after}");
+    assert!(
+        ops_and_shared.contains("\n\n[shared]\naws_access_key_id = ASIASOMEONEELSE\n"),
+        "{after}"
+    );
+    for gone in ["[dev]", "[prod]", "[default]"] {
+        assert!(!after.contains(gone), "{gone}: {after}");
+    }
+    assert!(!after.contains(&dev_key));
+    assert_eq!(after.matches("\n\n\n").count(), 0, "{after:?}");
+    // The SDK reads what is left as it was.
+    let profiles = crate::common::sdk_profiles(None, &home.path(".aws/credentials"));
+    assert_eq!(profiles["keys"]["aws_secret_access_key"], "longterm");
+    assert!(!profiles.contains_key("default"));
+
+    // The legacy sign-in's renamed entry goes with its own logout, and the file is
+    // back to the user's text.
+    home.write(
+        ".aws/credentials",
+        home.credentials()
+            .replace(&after[after.find("\n\n[shared]").unwrap() + 1..], ""),
+    );
+    let run = home.run(&["logout", "-p", "legacy", "--clean"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("[ops] (written from legacy)"),
+        "{run:?}"
+    );
+    assert_eq!(home.credentials(), mine);
     assert_no_secrets(&home, &run);
 }

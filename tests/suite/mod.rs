@@ -1,6 +1,8 @@
 mod architecture;
 mod chains;
 mod commands;
+mod completion;
+mod docs;
 mod entry_properties;
 mod errors;
 mod files;

@@ -145,8 +145,9 @@ fn a_token_that_cannot_be_refreshed_needs_a_login() {
     let run = home.run(&["-p", "dev"]);
     assert_eq!(run.code, 3, "{run:?}");
     assert!(
-        run.stderr
-            .contains("run `aws sso login --sso-session corp`"),
+        run.stderr.contains(
+            "run `ssosync login --sso-session corp` (or `aws sso login --sso-session corp`)"
+        ),
         "{run:?}"
     );
 
@@ -164,7 +165,7 @@ fn a_token_that_cannot_be_refreshed_needs_a_login() {
     home.portal.fail_next(1, 400, "InvalidGrantException");
     let run = home.run(&["-p", "dev", "-p", "prod"]);
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("cannot refresh the SSO token: the refresh token is no longer valid; run `aws sso login --sso-session corp`"), "{run:?}");
+    assert!(run.stderr.contains("cannot refresh the SSO token: the refresh token is no longer valid; run `ssosync login --sso-session corp` (or `aws sso login --sso-session corp`)"), "{run:?}");
     assert_eq!(
         std::fs::read(cache_path(&home)).unwrap(),
         before,

@@ -140,7 +140,7 @@ fn a_missing_or_expired_token_stops_only_its_profiles_with_the_login_command() {
     // No token for the legacy profile at all.
     let run = home.run(&[]);
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("profile legacy: no SSO token cached for https://legacy.awsapps.com/start; run `aws sso login --profile legacy` (or `ssosync login --profile legacy`)"), "{run:?}");
+    assert!(run.stderr.contains("profile legacy: no SSO token cached for https://legacy.awsapps.com/start; run `ssosync login --profile legacy` (or `aws sso login --profile legacy`)"), "{run:?}");
     assert!(home.credentials().contains("[dev]"));
 
     // An expired session token, in the old CLI's `UTC` spelling.
@@ -150,7 +150,7 @@ fn a_missing_or_expired_token_stops_only_its_profiles_with_the_login_command() {
     assert_eq!(run.code, 3, "{run:?}");
     assert!(
         run.stderr
-            .contains("expired at 2021-12-11T07:18:18Z; run `aws sso login --sso-session corp`"),
+            .contains("expired at 2021-12-11T07:18:18Z; run `ssosync login --sso-session corp` (or `aws sso login --sso-session corp`)"),
         "{run:?}"
     );
     assert_eq!(home.portal.request_count(), 0);
@@ -221,7 +221,7 @@ fn portal_errors_map_to_what_the_user_must_do() {
     assert_eq!(run.code, 3, "{run:?}");
     assert!(
         run.stderr.contains(
-            "token was rejected (expired or revoked); run `aws sso login --sso-session corp`"
+            "token was rejected (expired or revoked); run `ssosync login --sso-session corp` (or `aws sso login --sso-session corp`)"
         ),
         "{run:?}"
     );
@@ -278,8 +278,10 @@ fn fresh_entries_cost_no_network_and_force_rotates_them() {
         "file not rewritten"
     );
 
-    // An entry that expires within --min-ttl is rotated.
+    // An entry that expires within --min-ttl is rotated (its lifetime unknown:
+    // with the ledger, a --min-ttl this long falls back, see freshness.rs).
     home.cache_session_token("corp", TOKEN, &in_secs(3600));
+    std::fs::remove_file(home.path(".aws/.credentials.ssosync.json")).unwrap();
     let run = home.run(&["-p", "dev", "--min-ttl", "2h"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(home.portal.request_count(), 1);
@@ -339,8 +341,14 @@ fn dry_run_shows_a_redacted_diff_and_writes_nothing() {
     );
     assert!(d.contains(" # keep me"), "context lines: {run:?}");
     assert!(d.contains("-aws_secret_access_key = <redacted>"), "{run:?}");
-    assert!(d.contains("+aws_credential_expiration = 20"), "{run:?}");
+    // Nothing was fetched: the new key id and expiration are not known yet.
+    assert!(
+        d.contains("+aws_access_key_id = <not-fetched-in-a-dry-run>")
+            && d.contains("+aws_credential_expiration = <not-fetched-in-a-dry-run>"),
+        "{run:?}"
+    );
     assert!(d.contains("would write"), "{run:?}");
+    assert_eq!(home.portal.request_count(), 0, "a dry run calls nothing");
     for secret in home
         .secrets()
         .iter()
@@ -431,4 +439,140 @@ fn honours_aws_config_file_and_aws_shared_credentials_file() {
     assert!(home.read("creds/custom").contains("[dev]"));
     assert!(!home.path(".aws/credentials").exists());
     assert_eq!(home.mode("creds"), 0o700);
+}
+
+#[test]
+fn a_dry_run_has_no_side_effects() {
+    // No GetRoleCredentials, no AssumeRole, no refresh, no write, whatever the
+    // flags; it still says what each profile would get.
+    let home = Home::new();
+    home.write(
+        ".aws/config",
+        format!("{CONFIG}\n[profile admin]\nrole_arn = arn:aws:iam::444444444444:role/Admin\nsource_profile = dev\n"),
+    );
+    home.portal
+        .allow_assume("arn:aws:iam::444444444444:role/Admin");
+    let before = "[prod]\naws_access_key_id = ASIAOLD\naws_secret_access_key = s\naws_session_token = t\naws_credential_expiration = 2099-01-01T00:00:00Z\n";
+    home.write(".aws/credentials", before);
+    let cache = home.read(&format!(
+        ".aws/sso/cache/{}.json",
+        crate::common::sha1_hex("corp")
+    ));
+    let run = home.run(&["--dry-run", "--force", "--json"]);
+    assert_eq!(run.code, 3, "legacy has no token: {run:?}");
+    assert_eq!(
+        home.portal.request_count(),
+        0,
+        "{:?}",
+        home.portal.requests()
+    );
+    assert_eq!(home.credentials(), before);
+    assert_eq!(
+        home.read(&format!(
+            ".aws/sso/cache/{}.json",
+            crate::common::sha1_hex("corp")
+        )),
+        cache
+    );
+    let doc: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let status = |n: &str| {
+        let p = doc["profiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["profile"] == n)
+            .unwrap()
+            .clone();
+        (
+            p["status"].as_str().unwrap().to_string(),
+            p["expiration"].clone(),
+        )
+    };
+    for name in ["dev", "prod", "admin"] {
+        assert_eq!(
+            status(name),
+            ("would_write".into(), serde_json::Value::Null),
+            "{name}: {doc}"
+        );
+    }
+    assert_eq!(status("legacy").0, "failed");
+    let diff = doc["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+[admin]") && diff.contains("+[dev]"),
+        "{diff}"
+    );
+    assert!(!diff.contains("ASIAOLD"), "{diff}");
+    // The same selection for real calls the portal and STS.
+    assert_eq!(home.run(&["-p", "admin", "-p", "dev"]).code, 0);
+    assert_eq!(home.portal.assumed().len(), 1);
+    assert_eq!(home.portal.count_path("/federation/credentials"), 1);
+}
+
+#[test]
+fn a_min_ttl_not_shorter_than_the_lifetime_falls_back_to_a_quarter_of_it() {
+    // One-hour credentials (the fake portal's default, like AWS's) and
+    // `--min-ttl 1h`: every entry would be stale the moment it is written.
+    let home = Home::new();
+    let run = home.run(&["-p", "dev", "-p", "prod", "--min-ttl", "1h"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(home.portal.count_path("/federation/credentials"), 2);
+    let warning = "warning: --min-ttl 1h00m is not shorter than the lifetime of the credentials of dev, prod (1h00m)";
+    assert_eq!(run.stderr.matches(warning).count(), 1, "said once: {run:?}");
+    assert!(
+        run.stderr
+            .contains("rotates them 15m before they expire instead"),
+        "{run:?}"
+    );
+    for args in [
+        &["-p", "dev", "-p", "prod", "--min-ttl", "1h"][..],
+        &["-p", "dev", "-p", "prod", "--min-ttl", "2h"],
+        &["process", "-p", "dev", "--min-ttl", "2h"],
+        &["export", "-p", "prod", "--min-ttl", "1h"],
+    ] {
+        let run = home.run(args);
+        assert_eq!(run.code, 0, "{args:?}: {run:?}");
+        assert_eq!(
+            home.portal.count_path("/federation/credentials"),
+            2,
+            "{args:?} fetched again: {run:?}"
+        );
+    }
+    let run = home.run(&["-p", "dev", "--min-ttl", "1h"]);
+    assert!(run.stdout.contains("fresh"), "{run:?}");
+    assert_eq!(
+        run.stderr.matches("is not shorter than").count(),
+        1,
+        "{run:?}"
+    );
+    // A margin shorter than the lifetime is taken as given, and says nothing.
+    let run = home.run(&["-p", "dev", "--min-ttl", "30m"]);
+    assert!(
+        run.stdout.contains("fresh") && run.stderr.is_empty(),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn role_chains_of_fifteen_minutes_are_not_fetched_on_every_run() {
+    // duration_seconds = 900 against the default --min-ttl of 15m.
+    let home = Home::new();
+    home.write(
+        ".aws/config",
+        format!("{CONFIG}\n[profile short]\nrole_arn = arn:aws:iam::444444444444:role/Short\nsource_profile = dev\nduration_seconds = 900\n"),
+    );
+    home.portal
+        .allow_assume("arn:aws:iam::444444444444:role/Short");
+    let run = home.run(&["-p", "short"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the lifetime of the credentials of short (15m)")
+            && run.stderr.contains("rotates them 3m45s before"),
+        "{run:?}"
+    );
+    for _ in 0..2 {
+        let run = home.run(&["-p", "short"]);
+        assert!(run.stdout.contains("short  fresh"), "{run:?}");
+    }
+    assert_eq!(home.portal.assumed().len(), 1);
 }

@@ -5,7 +5,7 @@
 
 use super::document::{Eol, Line, ProfileFile, Text, line_text};
 use super::index::name_hash;
-use super::syntax::{Key, LineKind, WHITESPACE, trim_start_ws, trim_ws};
+use super::syntax::{Key, LineKind, WHITESPACE, key_text, trim_start_ws, trim_ws};
 
 impl ProfileFile {
     /// The line ending new lines should use: the file's first one, else `\n`.
@@ -105,10 +105,12 @@ impl ProfileFile {
             return;
         }
         let after = last_content_line(&section);
-        let text = format!("{key} = {value}");
+        // Spaced like the key it follows (`k=v` gets `key=value`).
+        let separator = self.separator_before(section.header, after);
+        let text = format!("{key}{separator}{value}");
         let kind = LineKind::Property {
             key: Key::Span(0..key.len()),
-            value: key.len() + 3..text.len(),
+            value: key.len() + separator.len()..text.len(),
         };
         self.insert_lines(after, vec![text], vec![kind]);
     }
@@ -160,12 +162,100 @@ impl ProfileFile {
         self.index = std::sync::OnceLock::new();
     }
 
+    /// The text between key and value (`=`, ` = `, `\t= `) of the last property
+    /// line with a value from line `last` back to header line `header`; ` = `
+    /// when there is none. New keys are spaced like their neighbours.
+    fn separator_before(&self, header: usize, last: usize) -> String {
+        let found = (header + 1..=last).rev().find_map(|i| {
+            let line = self.lines.get(i)?;
+            let LineKind::Property { key, value } = &line.kind else {
+                return None;
+            };
+            let text = line_text(&self.source, line);
+            // A property line starts with its key (indented lines continue values).
+            let separator = text.get(key_text(text, key).len()..value.start)?;
+            let spacing_only = separator
+                .bytes()
+                .all(|b| b == b'=' || b == b' ' || b == b'\t')
+                && separator.bytes().filter(|&b| b == b'=').count() == 1;
+            (!value.is_empty() && spacing_only).then(|| separator.to_string())
+        });
+        found.unwrap_or_else(|| " = ".to_string())
+    }
+
     /// Removes every occurrence of `key` in sections named `header`.
     pub fn remove(&mut self, header: &str, key: &str) {
         let sections: Vec<usize> = self.sections_named(header).collect();
         for s in sections {
             self.remove_in(s, key);
         }
+    }
+
+    /// Removes every occurrence of each of `keys` in the sections named `header`,
+    /// then each of those sections that held one of them and is left with
+    /// nothing but blank lines (no key, no comment, none on its header line): the
+    /// section had only those keys, so it goes too, and with it the blank line
+    /// before it when it ends the file (the one [`ProfileFile::append_section`]
+    /// put there). Whether anything was removed.
+    pub fn remove_keys(&mut self, header: &str, keys: &[&str]) -> bool {
+        let holding: Vec<usize> = self
+            .sections_named(header)
+            .filter(|&s| {
+                self.section(s)
+                    .property_lines()
+                    .any(|i| self.property_key(i).is_some_and(|k| keys.contains(&k)))
+            })
+            .collect();
+        for key in keys {
+            self.remove(header, key);
+        }
+        // Removing lines moves no header across another: the numbers still hold.
+        let emptied: Vec<usize> = holding
+            .iter()
+            .copied()
+            .filter(|&s| self.is_blank_section(s))
+            .collect();
+        for &s in emptied.iter().rev() {
+            self.remove_emptied_section(s);
+        }
+        !holding.is_empty()
+    }
+
+    /// Whether section `s` has no line but blank ones, and no comment on its header.
+    fn is_blank_section(&self, s: usize) -> bool {
+        let section = self.section(s);
+        let header_line = self.text(section.header);
+        let bare = trim_ws(header_line)
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .is_some();
+        bare && (section.header + 1..section.end).all(|i| trim_ws(self.text(i)).is_empty())
+    }
+
+    /// Removes an emptied section `s` (its header and every line up to the next
+    /// one) and, when it ends the file, one blank line before it.
+    fn remove_emptied_section(&mut self, s: usize) {
+        let section = self.section(s);
+        let (mut first, end) = (section.header, section.end);
+        if end == self.lines.len() && first > 0 && trim_ws(self.text(first - 1)).is_empty() {
+            first -= 1;
+        }
+        if end != self.lines.len() || first == 0 {
+            self.lines.drain(first..end);
+        } else {
+            // The new last line ends the file as the old last line did.
+            let eol = self.lines.get(end - 1).map(|l| l.eol);
+            self.lines.drain(first..end);
+            if let (Some(eol), Some(last)) = (eol, self.lines.last_mut()) {
+                last.eol = eol;
+            }
+        }
+        if s < self.headers.len() {
+            self.headers.remove(s);
+        }
+        self.shift_headers(first, -((end - first) as isize));
+        // Section numbers after `s` moved down: rebuild the index on next use.
+        self.index = std::sync::OnceLock::new();
     }
 
     /// Removes every occurrence of `key` (and its continuation lines) in section `s`.
@@ -332,203 +422,4 @@ fn ending_after(source: &str, line: &Line, eol: Eol) -> Eol {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::profile_file::FileKind;
-
-    #[test]
-    fn replaces_values_in_place_keeping_format() {
-        let mut file =
-            ProfileFile::parse("[a]\r\nAWS_Access_Key_Id=OLD # note\r\nother = 1\r\n").unwrap();
-        file.set("a", "aws_access_key_id", "NEW");
-        assert_eq!(
-            file.render(),
-            "[a]\r\n# note\r\nAWS_Access_Key_Id=NEW\r\nother = 1\r\n"
-        );
-    }
-
-    #[test]
-    fn appends_missing_keys_after_the_last_property() {
-        let mut file = ProfileFile::parse("[a]\nk = v\n\n# about b\n[b]\nx = 1").unwrap();
-        file.set("a", "new", "1");
-        file.set("b", "new", "2");
-        assert_eq!(
-            file.render(),
-            "[a]\nk = v\nnew = 1\n\n# about b\n[b]\nx = 1\nnew = 2"
-        );
-    }
-
-    #[test]
-    fn appends_new_sections_with_one_blank_line() {
-        let mut file = ProfileFile::parse("[a]\nk = v").unwrap();
-        file.append_section("b", &[("x", "1")]);
-        assert_eq!(file.render(), "[a]\nk = v\n\n[b]\nx = 1\n");
-
-        let mut file = ProfileFile::parse("[a]\nk = v\n\n").unwrap();
-        file.append_section("b", &[("x", "1")]);
-        assert_eq!(file.render(), "[a]\nk = v\n\n[b]\nx = 1\n");
-
-        let mut file = ProfileFile::empty();
-        file.append_section("b", &[("x", "1")]);
-        assert_eq!(file.render(), "[b]\nx = 1\n");
-    }
-
-    #[test]
-    fn edits_the_last_duplicate_section() {
-        let mut file = ProfileFile::parse("[a]\nk = 1\n[b]\n[a]\nj = 2\n").unwrap();
-        file.set("a", "k", "9");
-        assert_eq!(file.render(), "[a]\nk = 9\n[b]\n[a]\nj = 2\n");
-        let mut file = ProfileFile::parse("[a]\nk = 1\n[b]\n[a]\nj = 2\n").unwrap();
-        file.set("a", "new", "3");
-        assert_eq!(file.render(), "[a]\nk = 1\n[b]\n[a]\nj = 2\nnew = 3\n");
-    }
-
-    #[test]
-    fn writes_under_the_exact_header_and_clears_padded_look_alikes() {
-        let mut file = ProfileFile::parse("[ a ]\nk = 1\nj = 2\n").unwrap();
-        file.set("a", "k", "9");
-        assert_eq!(file.render(), "[ a ]\nj = 2\n\n[a]\nk = 9\n");
-    }
-
-    #[test]
-    fn replacing_drops_continuation_lines_and_fills_empty_values() {
-        let mut file =
-            ProfileFile::parse("[a]\nk =\n  x = 1\n# kept\n  y = 2\nz=\nc = #note\n").unwrap();
-        file.set("a", "k", "v");
-        file.set("a", "z", "w");
-        file.set("a", "c", "x");
-        assert_eq!(file.render(), "[a]\nk = v\n# kept\nz= w\n#note\nc = x\n");
-    }
-
-    #[test]
-    fn finds_sections_by_name_after_edits_move_them() {
-        let mut file =
-            ProfileFile::parse("[a]\nk = 1\n[b]\nk = 2\n[ b ]\nx = 1\n[c]\nk = 3\n").unwrap();
-        // Build the index, then insert lines before [b] and [c] and remove one after.
-        assert_eq!(file.profile_sections(FileKind::Credentials, "c").count(), 1);
-        file.set("a", "new", "1");
-        file.set("a", "other", "2");
-        file.remove("b", "x");
-        file.append_section("d", &[("k", "4")]);
-        file.set("c", "k", "9");
-        file.set("d", "j", "5");
-        assert_eq!(
-            file.render(),
-            "[a]\nk = 1\nnew = 1\nother = 2\n[b]\nk = 2\n[ b ]\n[c]\nk = 9\n\n[d]\nk = 4\nj = 5\n"
-        );
-        let lines = |name| {
-            file.profile_sections(FileKind::Credentials, name)
-                .map(|s| s.line_number())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(lines("b"), [5, 7]);
-        assert_eq!(lines("c"), [8]);
-        assert_eq!(lines("d"), [11]);
-        assert_eq!(lines("e"), Vec::<usize>::new());
-    }
-
-    #[test]
-    fn removes_keys_keeping_a_missing_final_newline() {
-        let mut file = ProfileFile::parse("[a]\nk = 1\nj = 2").unwrap();
-        file.remove("a", "j");
-        assert_eq!(file.render(), "[a]\nk = 1");
-    }
-
-    fn numbers(file: &ProfileFile, name: &str) -> Vec<usize> {
-        file.profile_section_numbers(FileKind::Config)
-            .remove(name)
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn sets_keys_in_a_config_profile_by_its_sections() {
-        let text = "[profile  a ]\r\nk = 1 # old\r\n[profile b]\r\nx = 1\r\n\r\n# about c\r\n[profile a]\r\nj = 2\r\n";
-        let mut file = ProfileFile::parse(text).unwrap();
-        let a = numbers(&file, "a");
-        assert_eq!(a, [0, 2]);
-        file.set_in(&a, "k", "9");
-        file.set_in(&a, "new", "3");
-        file.set_in(&numbers(&file, "b"), "y", "2");
-        assert_eq!(
-            file.render(),
-            "[profile  a ]\r\n# old\r\nk = 9\r\n[profile b]\r\nx = 1\r\ny = 2\r\n\r\n# about c\r\n[profile a]\r\nj = 2\r\nnew = 3\r\n"
-        );
-        // The numbers still name the same sections.
-        assert_eq!(numbers(&file, "a"), a);
-        // `[default]` is shadowed by `[profile default]`, as the SDKs shadow it.
-        let file = ProfileFile::parse("[default]\nk = 1\n[profile default]\nk = 2\n").unwrap();
-        assert_eq!(numbers(&file, "default"), [1]);
-    }
-
-    #[test]
-    fn removing_an_appended_section_gives_back_the_file() {
-        for text in [
-            "",
-            "[profile a]\nk = 1\n",
-            "# top\n[profile a]\nk = 1\n\n# about b\n[profile b]\nx = 1\n",
-            "[default]\r\nregion = eu-west-1\r\n",
-            "[profile a]\nk = 1\n\n\n",
-        ] {
-            let mut file = ProfileFile::parse(text).unwrap();
-            file.append_section("profile new", &[("sso_session", "corp"), ("x", "1")]);
-            file.append_section("profile newer", &[("y", "2")]);
-            let appended = file.render();
-            // Last first, as a plan removes them.
-            let newer = numbers(&file, "newer");
-            file.remove_section(newer[0]);
-            let new = numbers(&file, "new");
-            assert_eq!(new.len(), 1, "{appended:?}");
-            file.remove_section(new[0]);
-            assert_eq!(
-                file.render(),
-                text,
-                "after appending to {text:?}: {appended:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn removes_a_section_keeping_what_is_about_its_neighbours() {
-        let cases = [
-            // The blank line before it goes; the comment about the next stays.
-            (
-                "[profile a]\nk = 1\n\n[profile x]\n# mine\nx = 1\n  cont\n\n# about b\n[profile b]\n",
-                "[profile a]\nk = 1\n\n# about b\n[profile b]\n",
-            ),
-            // First in the file: the blank line after it goes.
-            ("[profile x]\nx = 1\n\n[profile b]\n", "[profile b]\n"),
-            // No blank line around it: only the section.
-            (
-                "[profile a]\n[profile x]\nx = 1\n[profile b]\n",
-                "[profile a]\n[profile b]\n",
-            ),
-            // Last, without a final newline: still none.
-            (
-                "[profile a]\nk = 1\n\n[profile x]\nx = 1",
-                "[profile a]\nk = 1",
-            ),
-            // A header alone.
-            ("[profile a]\n\n[profile x]\n", "[profile a]\n"),
-        ];
-        for (text, want) in cases {
-            let mut file = ProfileFile::parse(text).unwrap();
-            let x = numbers(&file, "x");
-            file.remove_section(x[0]);
-            assert_eq!(file.render(), want, "{text:?}");
-            // Headers and the index follow.
-            let reparsed = ProfileFile::parse(want).unwrap();
-            assert_eq!(
-                file.profile_section_numbers(FileKind::Config),
-                reparsed.profile_section_numbers(FileKind::Config),
-                "{text:?}"
-            );
-            assert_eq!(file.sections().count(), reparsed.sections().count());
-        }
-        // Removing one of several keeps the others editable by name.
-        let mut file = ProfileFile::parse("[a]\nk = 1\n\n[x]\nk = 2\n\n[b]\nk = 3\n").unwrap();
-        assert_eq!(file.profile_sections(FileKind::Credentials, "b").count(), 1);
-        file.remove_section(1);
-        file.set("b", "k", "9");
-        assert_eq!(file.render(), "[a]\nk = 1\n\n[b]\nk = 9\n");
-    }
-}
+mod tests;
