@@ -162,7 +162,8 @@ pub fn render(format: ExportFormat, creds: &RoleCredentials, region: Option<&str
             ExportFormat::WindowsCmd => format!("set \"{k}={v}\"\n"),
             // docker --env-file and most dotenv readers take the rest of the line as is.
             ExportFormat::Dotenv => format!("{k}={v}\n"),
-            ExportFormat::Json => unreachable!("handled above"),
+            // Rendered whole above.
+            ExportFormat::Json => String::new(),
         })
         .collect()
 }

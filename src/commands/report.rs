@@ -372,6 +372,7 @@ pub fn redacted_diff_of(label: &str, before: &str, after: &str) -> String {
         return out;
     }
     out.push_str(&format!("--- {label}\n+++ {label} (after ssosync)\n"));
+    let (old_secret, new_secret) = (secret_continuations(before), secret_continuations(after));
     for group in diff.grouped_ops(3) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
             continue;
@@ -393,13 +394,47 @@ pub fn redacted_diff_of(label: &str, before: &str, after: &str) -> String {
                     similar::ChangeTag::Equal => ' ',
                 };
                 let text = change.value().trim_end_matches(['\n', '\r']);
+                let continues_a_secret = match (change.old_index(), change.new_index()) {
+                    (Some(i), _) if change.tag() != similar::ChangeTag::Insert => {
+                        old_secret.get(i).copied().unwrap_or(false)
+                    }
+                    (_, Some(i)) => new_secret.get(i).copied().unwrap_or(false),
+                    _ => false,
+                };
                 out.push(sign);
-                out.push_str(&redact_line(text));
+                if continues_a_secret {
+                    let indent = text.len() - text.trim_start().len();
+                    out.push_str(text.get(..indent).unwrap_or_default());
+                    out.push_str("<redacted>");
+                } else {
+                    out.push_str(&redact_line(text));
+                }
                 out.push('\n');
             }
         }
     }
     out
+}
+
+/// Per line of `text`: whether it continues the value of a secret key (an
+/// indented line after `aws_secret_access_key = …`, as the SDKs read it), so the
+/// diff hides it too.
+fn secret_continuations(text: &str) -> Vec<bool> {
+    let mut in_secret = false;
+    text.lines()
+        .map(|line| {
+            let indented = line.starts_with([' ', '\t']);
+            if indented && !line.trim().is_empty() {
+                return in_secret;
+            }
+            if !indented {
+                in_secret = line.split_once('=').is_some_and(|(key, _)| {
+                    SECRET_KEYS.contains(&key.trim().to_ascii_lowercase().as_str())
+                });
+            }
+            false
+        })
+        .collect()
 }
 
 /// `aws_secret_access_key = abc` → `aws_secret_access_key = <redacted>`; access key
@@ -452,5 +487,13 @@ mod tests {
             "AWS_Session_Token=<redacted>  # c"
         );
         assert_eq!(redact_line("note = abc"), "note = abc");
+        // A secret's continuation lines are hidden too.
+        let before = "[a]\naws_secret_access_key = abc\n    CONTINUEDSECRET\nx = 1\n    shown\n";
+        let d = redacted_diff(before, "[a]\nx = 1\n    shown\n");
+        assert!(!d.contains("CONTINUEDSECRET"), "{d}");
+        assert!(
+            d.contains("-    <redacted>") && d.contains("     shown"),
+            "{d}"
+        );
     }
 }

@@ -84,13 +84,26 @@ pub struct ProfileResult {
     pub rotate_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct SyncReport {
     pub results: Vec<ProfileResult>,
     /// For `--dry-run`: the file before and after (secrets in clear; redact to show).
     pub preview: Option<(String, String)>,
     pub warnings: Vec<String>,
     pub now: DateTime<Utc>,
+}
+
+/// The preview holds the credentials file with its secrets in clear: `Debug`
+/// says only whether there is one.
+impl std::fmt::Debug for SyncReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncReport")
+            .field("results", &self.results)
+            .field("preview", &self.preview.as_ref().map(|_| "<redacted>"))
+            .field("warnings", &self.warnings)
+            .field("now", &self.now)
+            .finish()
+    }
 }
 
 impl SyncReport {
