@@ -1,9 +1,12 @@
 //! `-v` and `-vv`: diagnostic logs on stderr. Nothing is set up without them, so
 //! a quiet run pays nothing for logging.
 
+use std::io::IsTerminal;
+
 /// `-v`: our own logs; `-vv`: also the AWS SDK's (at debug, never trace: trace
-/// levels of HTTP stacks can dump headers).
-pub fn init(verbose: u8) {
+/// levels of HTTP stacks can dump headers). Colour codes only on a terminal, and
+/// never with `NO_COLOR` (`no_color`): a log file or a pipe gets plain text.
+pub fn init(verbose: u8, no_color: bool) {
     use tracing_subscriber::prelude::*;
     if verbose == 0 {
         return;
@@ -16,6 +19,7 @@ pub fn init(verbose: u8) {
     });
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(!no_color && std::io::stderr().is_terminal())
         .with_target(true)
         .with_filter(filter);
     let _ = tracing_subscriber::registry().with(layer).try_init();

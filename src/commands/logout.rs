@@ -22,7 +22,7 @@ use crate::store::safe_write;
 
 /// `ssosync logout`.
 pub fn run(args: &LogoutArgs, env: &Environment) -> Result<Exit, Fatal> {
-    logging::init(args.verbose);
+    logging::init(args.verbose, env.no_color());
     let target = sign_in::resolve(&SignInChoice::from(&args.sign_in), env)?;
     let token_path = env
         .sso_cache_dir()?

@@ -6,6 +6,7 @@ pub mod export;
 pub mod hook;
 pub mod login;
 pub mod logout;
+pub mod prompt;
 pub mod report;
 pub mod status;
 pub mod sync;

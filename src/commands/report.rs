@@ -53,6 +53,9 @@ pub fn print_human(report: &SyncReport, quiet: bool) {
                 format!("would write, until {}", describe_expiry(*t, report.now))
             }
             Outcome::WouldRefresh => "would refresh the SSO token, then write".to_string(),
+            Outcome::NeedsNetwork => {
+                "stale    needs the network (run without --no-network)".to_string()
+            }
             Outcome::Fetched(t) => format!("fetched  until {}", describe_expiry(*t, report.now)),
             Outcome::Failed(f) => {
                 let _ = writeln!(err, "ssosync: profile {name}: {}", f.message);
@@ -81,6 +84,7 @@ pub fn print_json(report: &SyncReport, exit: Exit) {
                 Outcome::Written(t) => ("written", Some(*t), None),
                 Outcome::WouldWrite(t) => ("would_write", Some(*t), None),
                 Outcome::WouldRefresh => ("would_refresh", None, None),
+                Outcome::NeedsNetwork => ("needs_network", None, None),
                 Outcome::Fetched(t) => ("fetched", Some(*t), None),
                 Outcome::Failed(f) => ("failed", None, Some(f)),
             };

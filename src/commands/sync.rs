@@ -8,13 +8,13 @@ use crate::commands::report;
 use crate::config;
 use crate::config::environment::Environment;
 use crate::config::selection;
-use crate::engine::{SyncOptions, Syncer};
+use crate::engine::{SyncOptions, SyncReport, Syncer};
 use crate::exit::{Exit, Fatal};
 use crate::logging;
 use crate::options::Style;
 
 pub fn run(args: &SyncArgs, env: &Environment) -> Result<Exit, Fatal> {
-    logging::init(args.common.verbose);
+    logging::init(args.common.verbose, env.no_color());
     sync(
         env,
         &args.profiles,
@@ -31,6 +31,16 @@ pub fn sync(
     options: &SyncOptions,
     style: Style,
 ) -> Result<Exit, Fatal> {
+    let report = run_sync(env, profiles, options)?;
+    Ok(report::show(&report, style))
+}
+
+/// The sync itself, its report unprinted.
+pub fn run_sync(
+    env: &Environment,
+    profiles: &[String],
+    options: &SyncOptions,
+) -> Result<SyncReport, Fatal> {
     let config = config::load(env, profiles)?;
     let targets = selection::resolve(profiles, &config, env)?;
     let syncer = Syncer {
@@ -39,6 +49,5 @@ pub fn sync(
         options,
         now: Utc::now(),
     };
-    let report = syncer.run(&targets)?;
-    Ok(report::show(&report, style))
+    Ok(syncer.run(&targets)?)
 }

@@ -31,6 +31,12 @@ impl Environment {
         }
     }
 
+    /// Every variable, for a process ssosync starts itself (the prompt's
+    /// background sync), so it sees the environment this run was given.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A variable's value; empty counts as unset.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars
@@ -99,9 +105,10 @@ impl Environment {
         path.display().to_string()
     }
 
-    /// Colours are for terminals only, and never with `NO_COLOR`.
+    /// Colours are for terminals only, and never with `NO_COLOR` (set and not
+    /// empty, as no-color.org defines it).
     pub fn no_color(&self) -> bool {
-        self.vars.contains_key("NO_COLOR")
+        self.var("NO_COLOR").is_some()
     }
 }
 
@@ -119,22 +126,25 @@ pub fn read_optional(path: &Path, shown: &str) -> Result<Option<String>> {
         _ => {}
     }
     match read_regular_file(path) {
-        Ok(bytes) => {
-            if bytes.contains(&0) {
-                return Err(anyhow!(
-                    "{shown} contains NUL bytes and is not a text file; restore it from a backup"
-                ));
-            }
-            String::from_utf8(bytes).map(Some).map_err(|e| {
-                anyhow!(
-                    "{shown} is not valid UTF-8 (byte {}); fix or remove the bad bytes",
-                    e.utf8_error().valid_up_to()
-                )
-            })
-        }
+        Ok(bytes) => decode_text(bytes, shown).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read {shown}")),
     }
+}
+
+/// A profile file's bytes as text: no NUL bytes, valid UTF-8.
+pub fn decode_text(bytes: Vec<u8>, shown: &str) -> Result<String> {
+    if bytes.contains(&0) {
+        return Err(anyhow!(
+            "{shown} contains NUL bytes and is not a text file; restore it from a backup"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow!(
+            "{shown} is not valid UTF-8 (byte {}); fix or remove the bad bytes",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// Reads a file only if it is a regular file (after symlinks): a FIFO would block

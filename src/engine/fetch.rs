@@ -61,6 +61,8 @@ pub struct FetchSettings {
     pub concurrency: usize,
     /// Dry run: no token refresh (it would rotate the refresh token and write the cache).
     pub dry_run: bool,
+    /// No network call at all: what would need one is reported as such.
+    pub no_network: bool,
 }
 
 /// Per profile name: its credentials, or the outcome that replaces them.
@@ -95,7 +97,7 @@ pub fn fetch(
 
     let mut results: Fetched = HashMap::new();
     let needs_network = plans.values().any(|p| !matches!(p, TokenPlan::Unusable(_)));
-    if needs_network {
+    if needs_network && !settings.no_network {
         let runtime = clients::runtime()?;
         let clients = Arc::new(ClientFactory::new(ClientSettings::from_env(
             env,
@@ -147,9 +149,11 @@ pub fn fetch(
         }
     } else {
         for root in &roots {
-            if let Some(TokenPlan::Unusable(outcome)) = plans.get(&root.sign_in) {
-                results.insert(root.name.clone(), Err(outcome.clone()));
-            }
+            let outcome = match plans.get(&root.sign_in) {
+                Some(TokenPlan::Unusable(outcome)) => outcome.clone(),
+                _ => Outcome::NeedsNetwork,
+            };
+            results.insert(root.name.clone(), Err(outcome));
         }
         for w in wanted {
             if let Wanted::Chained(c) = w {

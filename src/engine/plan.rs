@@ -30,6 +30,9 @@ pub enum Mode {
     DryRun,
     /// Hand them back only (`export --no-write`).
     FetchOnly,
+    /// Decide without any network call (`--no-network`): an entry that needs
+    /// one is reported as such; nothing is fetched, refreshed or written.
+    NoNetwork,
 }
 
 /// Everything a run is told, resolved from the command line once (`options.rs`).
@@ -112,6 +115,14 @@ impl Syncer<'_> {
             let applied = apply::apply(&file, Some(doc), commit, |doc| self.plan(&jobs, doc))?;
             report.preview = applied.preview;
             let dry = commit == Commit::DryRun;
+            if !dry
+                && applied
+                    .planned
+                    .iter()
+                    .any(|o| matches!(o, Outcome::Written(_)))
+            {
+                report.warnings.extend(file.exposure_warning());
+            }
             let mut planned = applied.planned.into_iter();
             finish(jobs, |job| match job.step {
                 Step::Write { .. } => planned.next().map(|o| match o {
@@ -169,6 +180,7 @@ impl Syncer<'_> {
             timeout: self.options.timeout,
             concurrency: self.options.concurrency,
             dry_run: self.options.mode == Mode::DryRun,
+            no_network: self.options.mode == Mode::NoNetwork,
         };
         let fetched = fetch::fetch(self.env, &settings, self.now, &distinct, warnings)?;
         for job in jobs {

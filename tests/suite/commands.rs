@@ -1,4 +1,5 @@
-//! The everyday commands: status, export, process, hook, watch, completions, man.
+//! The everyday commands: status, export, process, watch, completions, man
+//! (the prompt hook has `hook.rs`).
 
 use std::io::Write;
 use std::process::Stdio;
@@ -234,29 +235,6 @@ fn process_prints_credential_process_json() {
     assert_eq!(doc["SessionToken"], issued.session_token);
     let exp = chrono::DateTime::parse_from_rfc3339(doc["Expiration"].as_str().unwrap()).unwrap();
     assert_eq!(exp.timestamp(), issued.expiration_ms / 1000);
-}
-
-#[test]
-fn the_bash_hook_syncs_at_most_once_per_interval() {
-    let home = small_home();
-    let (code, _, err) = bash(
-        &home,
-        "eval \"$(ssosync hook bash --interval 3600)\"\n\
-         case \"$PROMPT_COMMAND\" in *__ssosync_hook*) ;; *) echo 'not installed' >&2; exit 9;; esac\n\
-         __ssosync_hook\n\
-         rm -f ~/.aws/credentials\n\
-         __ssosync_hook\n\
-         test ! -e ~/.aws/credentials || { echo 'ran twice' >&2; exit 8; }\n\
-         __SSOSYNC_LAST=0\n\
-         __ssosync_hook\n\
-         test -e ~/.aws/credentials || { echo 'did not run' >&2; exit 7; }\n",
-    );
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        home.portal.count_path("/federation/credentials"),
-        4,
-        "two syncs of two profiles"
-    );
 }
 
 #[test]
