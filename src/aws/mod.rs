@@ -3,6 +3,8 @@
 //! that builds them all alike.
 
 pub mod clients;
+pub mod endpoints;
+pub mod network;
 pub mod portal;
 pub mod sts;
 

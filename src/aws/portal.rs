@@ -1,11 +1,12 @@
 //! The SSO portal through `aws-sdk-sso`: GetRoleCredentials and Logout. Both
 //! calls are unsigned: the bearer token is their only credential.
 
-use aws_sdk_sso::Client;
 use aws_sdk_sso::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sso::operation::get_role_credentials::GetRoleCredentialsError;
 use chrono::{DateTime, Utc};
 
+use crate::aws::clients::SsoClient;
+use crate::aws::network::{self, Route};
 use crate::secret::Secret;
 
 /// Short-lived role credentials from the portal.
@@ -31,19 +32,20 @@ pub enum PortalError {
 }
 
 pub async fn role_credentials(
-    client: &Client,
+    client: &SsoClient,
     token: &Secret,
     account_id: &str,
     role_name: &str,
 ) -> Result<RoleCredentials, PortalError> {
     let output = client
+        .sdk
         .get_role_credentials()
         .access_token(token.expose())
         .account_id(account_id)
         .role_name(role_name)
         .send()
         .await
-        .map_err(classify)?;
+        .map_err(|err| classify(err, &client.route))?;
     let creds = output
         .role_credentials()
         .ok_or_else(|| PortalError::Failed("the portal answered without roleCredentials".into()))?;
@@ -65,7 +67,13 @@ pub async fn role_credentials(
     })
 }
 
-fn classify(err: SdkError<GetRoleCredentialsError>) -> PortalError {
+fn classify(err: SdkError<GetRoleCredentialsError>, route: &Route) -> PortalError {
+    if let Some(cause) = network::cause(&err) {
+        return PortalError::Failed(route.explain(&cause));
+    }
+    if let Some(said) = network::answered_by_proxy(&err, route) {
+        return PortalError::Failed(said);
+    }
     match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
@@ -89,17 +97,6 @@ fn classify(err: SdkError<GetRoleCredentialsError>) -> PortalError {
                 })
             }
         }
-        SdkError::TimeoutError(_) => PortalError::Failed(
-            "the portal did not answer in time; check the network or raise --timeout".into(),
-        ),
-        SdkError::DispatchFailure(f) => PortalError::Failed(format!(
-            "cannot reach the portal ({}); check the network",
-            if f.is_timeout() {
-                "timed out".to_string()
-            } else {
-                aws_sdk_sso::error::DisplayErrorContext(&err).to_string()
-            }
-        )),
         SdkError::ResponseError(_) => {
             PortalError::Failed("the portal sent a response that is not valid JSON".into())
         }
@@ -112,16 +109,29 @@ fn classify(err: SdkError<GetRoleCredentialsError>) -> PortalError {
 
 /// The portal's Logout: ends the session at IAM Identity Center. A token the
 /// portal no longer accepts is signed out already. The error is one line.
-pub async fn logout(client: &Client, token: &Secret) -> Result<(), String> {
-    match client.logout().access_token(token.expose()).send().await {
-        Ok(_) => Ok(()),
-        Err(SdkError::ServiceError(e)) if e.err().is_unauthorized_exception() => Ok(()),
-        Err(SdkError::ServiceError(e)) => Err(format!(
+pub async fn logout(client: &SsoClient, token: &Secret) -> Result<(), String> {
+    let err = match client
+        .sdk
+        .logout()
+        .access_token(token.expose())
+        .send()
+        .await
+    {
+        Ok(_) => return Ok(()),
+        Err(err) => err,
+    };
+    if let Some(cause) = network::cause(&err) {
+        return Err(client.route.explain(&cause));
+    }
+    if let Some(said) = network::answered_by_proxy(&err, &client.route) {
+        return Err(said);
+    }
+    match &err {
+        SdkError::ServiceError(e) if e.err().is_unauthorized_exception() => Ok(()),
+        SdkError::ServiceError(e) => Err(format!(
             "the portal answered {}",
             e.err().code().unwrap_or("an unknown error")
         )),
-        Err(SdkError::TimeoutError(_)) => Err("the portal did not answer in time".into()),
-        Err(SdkError::DispatchFailure(_)) => Err("cannot reach the portal".into()),
-        Err(_) => Err("the portal sent an unusable response".into()),
+        _ => Err("the portal sent an unusable response".into()),
     }
 }

@@ -91,9 +91,15 @@ fn remove_file(path: &Path, shown: &str) -> anyhow::Result<()> {
 
 /// The portal's Logout for `target`'s sign-in.
 fn portal_logout(env: &Environment, target: &SignInTarget, token: &Secret) -> Result<(), String> {
+    let factory = ClientFactory::new(
+        ClientSettings::from_env(env, REQUEST_TIMEOUT).trusting(env, target.ca_bundle_paths()),
+    )
+    .map_err(|e| format!("{e:#}"))?;
+    for notice in factory.notices() {
+        eprintln!("ssosync: note: {notice}");
+    }
     let runtime = clients::runtime().map_err(|e| format!("{e:#}"))?;
-    let client = ClientFactory::new(ClientSettings::from_env(env, REQUEST_TIMEOUT))
-        .sso(target.sign_in.region());
+    let client = factory.sso(target.sign_in.region());
     runtime.block_on(portal::logout(&client, token))
 }
 

@@ -6,6 +6,22 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 
+/// An endpoint URL the environment sets for a service, and the variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointOverride {
+    pub url: String,
+    /// `AWS_ENDPOINT_URL_SSO`, or the generic `AWS_ENDPOINT_URL`.
+    pub variable: String,
+}
+
+impl EndpointOverride {
+    /// Set by the generic `AWS_ENDPOINT_URL`, which is meant for every service
+    /// (LocalStack, most often) and may redirect SSO by surprise.
+    pub fn is_generic(&self) -> bool {
+        self.variable == "AWS_ENDPOINT_URL"
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Environment {
     vars: HashMap<String, String>,
@@ -43,6 +59,16 @@ impl Environment {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// A variable's value as set, empty included (`NO_PROXY=` means "none").
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// A path a user wrote in a file or a variable: `~/x` from `$HOME`.
+    pub fn expand_home(&self, path: &str) -> PathBuf {
+        self.expand(path).unwrap_or_else(|_| PathBuf::from(path))
     }
 
     pub fn home(&self) -> Result<PathBuf> {
@@ -84,15 +110,28 @@ impl Environment {
     /// An endpoint override for one service (`SSO`, `SSO_OIDC`, `STS`), as the SDKs
     /// read it: `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`.
     pub fn endpoint(&self, service: &str) -> Option<String> {
+        self.endpoint_override(service).map(|o| o.url)
+    }
+
+    /// [`Environment::endpoint`], with the variable it came from.
+    pub fn endpoint_override(&self, service: &str) -> Option<EndpointOverride> {
         if self
             .var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
         {
             return None;
         }
-        self.var(&format!("AWS_ENDPOINT_URL_{service}"))
-            .or_else(|| self.var("AWS_ENDPOINT_URL"))
-            .map(str::to_string)
+        [
+            format!("AWS_ENDPOINT_URL_{service}"),
+            "AWS_ENDPOINT_URL".into(),
+        ]
+        .into_iter()
+        .find_map(|variable| {
+            self.var(&variable).map(|url| EndpointOverride {
+                url: url.trim().to_string(),
+                variable,
+            })
+        })
     }
 
     /// A path for messages: `~/.aws/credentials` rather than `/home/me/.aws/credentials`.

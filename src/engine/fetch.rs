@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::token_cache::TokenCache;
 use crate::aws::RoleCredentials;
-use crate::aws::clients::{self, ClientFactory, ClientSettings};
+use crate::aws::clients::{self, ClientFactory, ClientSettings, SsoClient};
 use crate::aws::portal::{self, PortalError};
 use crate::aws::sts::{self, AssumeError};
 use crate::config::environment::Environment;
@@ -98,11 +98,11 @@ pub fn fetch(
     let mut results: Fetched = HashMap::new();
     let needs_network = plans.values().any(|p| !matches!(p, TokenPlan::Unusable(_)));
     if needs_network && !settings.no_network {
+        let client_settings =
+            ClientSettings::from_env(env, settings.timeout).trusting(env, ca_bundles_of(wanted));
+        let clients = Arc::new(ClientFactory::new(client_settings)?);
+        warnings.extend(clients.notices().iter().cloned());
         let runtime = clients::runtime()?;
-        let clients = Arc::new(ClientFactory::new(ClientSettings::from_env(
-            env,
-            settings.timeout,
-        )));
         let refresher = Refresher {
             env,
             runtime: &runtime,
@@ -171,6 +171,26 @@ pub fn fetch(
     Ok(results)
 }
 
+/// `(profile, ca_bundle)` of every profile whose requests this run makes: the
+/// SSO roots and each hop of a chain.
+fn ca_bundles_of(wanted: &[Wanted]) -> Vec<(&str, &str)> {
+    let mut bundles = Vec::new();
+    for w in wanted {
+        let root = w.root();
+        if let Some(path) = &root.ca_bundle {
+            bundles.push((root.name.as_str(), path.as_str()));
+        }
+        if let Wanted::Chained(chain) = w {
+            for hop in &chain.hops {
+                if let Some(path) = &hop.ca_bundle {
+                    bundles.push((hop.profile.as_str(), path.as_str()));
+                }
+            }
+        }
+    }
+    bundles
+}
+
 /// The login hint for a sign-in, named after the first profile using it.
 fn roots_login(roots: &[&SsoProfile], sign_in: &SignIn) -> String {
     roots
@@ -229,7 +249,7 @@ async fn fetch_roots(
     let mut fresh = fresh.into_iter();
     // Throttled profiles waiting for their next round, soonest first.
     let mut waiting: Vec<Retry> = Vec::new();
-    let mut sso_clients: HashMap<&str, aws_sdk_sso::Client> = HashMap::new();
+    let mut sso_clients: HashMap<&str, SsoClient> = HashMap::new();
     let mut limiter = Limiter::new(concurrency);
     let mut retried: HashSet<usize> = HashSet::new();
     let mut tasks = tokio::task::JoinSet::new();

@@ -8,8 +8,10 @@ mod home;
 mod oracle;
 mod reliability;
 mod scripted_portal;
+mod tls;
 
 pub use home::*;
 pub use oracle::*;
 pub use reliability::*;
 pub use scripted_portal::*;
+pub use tls::*;
