@@ -50,6 +50,9 @@ pub enum Command {
     Process(ProcessArgs),
     /// Print a prompt hook that keeps entries fresh (`eval "$(ssosync hook bash)"`).
     Hook(HookArgs),
+    /// What the prompt hook runs: a check without network, and a sync in the
+    /// background when one is needed.
+    Prompt(PromptArgs),
     /// Keep running and rotate each entry before it expires.
     Watch(WatchArgs),
     /// Sign in to an SSO session (as `aws sso login` does), then sync its profiles.
@@ -82,6 +85,12 @@ pub struct SyncArgs {
     /// Show a diff of what would change (secrets hidden) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Make no network call: exit 0 when every entry is fresh, 4 when one needs
+    /// the network (a fetch or a token refresh), 3 when a login is needed.
+    /// Writes nothing.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub no_network: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -206,9 +215,28 @@ pub enum HookShell {
 pub struct HookArgs {
     pub shell: HookShell,
 
-    /// Run the sync at most once per this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-    pub interval: u32,
+    /// Check at most once per this long (`0` checks at every prompt).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_interval)]
+    pub interval: Duration,
+
+    /// The background sync gives up on a request after this long.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_request_timeout)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct PromptArgs {
+    /// Only show the notice a background sync left (and forget it).
+    #[arg(long, conflicts_with = "background")]
+    pub show: bool,
+
+    /// The background sync gives up on a request after this long.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_request_timeout)]
+    pub timeout: Duration,
+
+    /// Be the background sync (the prompt starts it, detached).
+    #[arg(long, hide = true)]
+    pub background: bool,
 }
 
 #[derive(Debug, Args)]
@@ -410,6 +438,15 @@ fn parse_request_timeout(text: &str) -> Result<Duration, String> {
 /// `--timeout` of a sign-in: 1 s to 24 h.
 fn parse_sign_in_timeout(text: &str) -> Result<Duration, String> {
     bounded(text, Duration::from_secs(24 * 3600), "24h")
+}
+
+/// `hook --interval`: 0 (every prompt) to 24 h.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d > Duration::from_secs(24 * 3600) {
+        return Err(format!("`{text}` is out of range; use 0s to 24h"));
+    }
+    Ok(d)
 }
 
 fn bounded(text: &str, max: Duration, shown: &str) -> Result<Duration, String> {

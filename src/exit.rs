@@ -13,6 +13,8 @@ pub enum Exit {
     Usage,
     /// At least one profile needs `aws sso login`.
     LoginRequired,
+    /// `--no-network`: an entry needs a network call (a fetch or a refresh).
+    NeedsNetwork,
 }
 
 impl Exit {
@@ -22,6 +24,7 @@ impl Exit {
             Exit::Failure => 1,
             Exit::Usage => 2,
             Exit::LoginRequired => 3,
+            Exit::NeedsNetwork => 4,
         }
     }
 }

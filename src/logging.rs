@@ -1,6 +1,7 @@
 //! `-v` and `-vv`: diagnostic logs on stderr. Nothing is set up without them, so
 //! a quiet run pays nothing for logging.
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Whether [`init`] set logging up (a progress line would garble the logs).
@@ -12,8 +13,9 @@ pub fn enabled() -> bool {
 }
 
 /// `-v`: our own logs; `-vv`: also the AWS SDK's (at debug, never trace: trace
-/// levels of HTTP stacks can dump headers).
-pub fn init(verbose: u8) {
+/// levels of HTTP stacks can dump headers). Colour codes only on a terminal, and
+/// never with `NO_COLOR` (`no_color`): a log file or a pipe gets plain text.
+pub fn init(verbose: u8, no_color: bool) {
     use tracing_subscriber::prelude::*;
     if verbose == 0 {
         return;
@@ -27,6 +29,7 @@ pub fn init(verbose: u8) {
     });
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(!no_color && std::io::stderr().is_terminal())
         .with_target(true)
         .with_filter(filter);
     let _ = tracing_subscriber::registry().with(layer).try_init();

@@ -41,7 +41,9 @@ impl From<&SyncArgs> for SyncOptions {
             force: args.force,
             min_ttl: args.common.min_ttl,
             write_region: args.region,
-            mode: if args.dry_run {
+            mode: if args.no_network {
+                Mode::NoNetwork
+            } else if args.dry_run {
                 Mode::DryRun
             } else {
                 Mode::Write

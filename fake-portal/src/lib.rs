@@ -4,7 +4,9 @@
 //! integration tests, demo and benchmarks.
 //!
 //! [`FakePortal::start`] binds `127.0.0.1` on a free port and serves all three
-//! over plain HTTP/1.1 (keep-alive, one thread per connection) on one URL.
+//! over plain HTTP/1.1 (keep-alive, one thread per connection) on one URL;
+//! [`FakePortal::start_tls`] serves them over HTTPS with a certificate the
+//! caller gives (rustls, HTTP/1.1 only).
 //! Point the SDK at it with `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL_SSO_OIDC`
 //! and `AWS_ENDPOINT_URL_STS`, all set to [`FakePortal::url`].
 //!
@@ -48,9 +50,11 @@ mod oidc;
 mod sha256;
 mod sts;
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::io::BufReader;
+use std::io::{BufReader, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
@@ -134,9 +138,41 @@ pub struct IssuedCredentials {
     pub expiration_ms: i64,
 }
 
+/// A certificate chain and its key, for [`FakePortal::start_tls`].
+#[derive(Clone)]
+pub struct TlsIdentity {
+    config: Arc<rustls::ServerConfig>,
+}
+
+impl TlsIdentity {
+    /// From PEM: the server's certificate first (then any intermediates), and
+    /// its private key (PKCS#8, PKCS#1 or SEC1).
+    pub fn from_pem(cert_chain: &[u8], key: &[u8]) -> Result<TlsIdentity, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_slice_iter(cert_chain)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("bad certificate PEM: {e}"))?;
+        let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("bad key PEM: {e}"))?;
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certificate and key do not fit: {e}"))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(TlsIdentity {
+            config: Arc::new(config),
+        })
+    }
+}
+
 /// State shared between the handle, the accept thread and connection threads.
 struct Shared {
     state: Mutex<State>,
+    tls: Option<TlsIdentity>,
     stopping: AtomicBool,
     /// Open connections, so that dropping the portal can shut them down.
     connections: Mutex<HashMap<u64, TcpStream>>,
@@ -228,11 +264,29 @@ impl FakePortal {
 
     /// Starts a portal on `addr` (use port 0 for a free port).
     pub fn bind(addr: SocketAddr) -> std::io::Result<FakePortal> {
+        FakePortal::bind_with(addr, None)
+    }
+
+    /// Starts a portal on `127.0.0.1` with a free port, serving HTTPS with
+    /// `identity` (its certificate should name `127.0.0.1`).
+    ///
+    /// # Panics
+    ///
+    /// If the socket cannot be bound.
+    pub fn start_tls(identity: TlsIdentity) -> FakePortal {
+        FakePortal::bind_with(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), Some(identity))
+            .expect("fake-portal: cannot bind 127.0.0.1:0")
+    }
+
+    /// Starts a portal on `addr`, over HTTPS when `tls` is given.
+    pub fn bind_with(addr: SocketAddr, tls: Option<TlsIdentity>) -> std::io::Result<FakePortal> {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let shared = Arc::new(Shared {
+            tls,
             state: Mutex::new(State {
-                base_url: format!("http://{addr}"),
+                base_url: format!("{scheme}://{addr}"),
                 tokens: HashSet::new(),
                 token_expiry: HashMap::new(),
                 keys: HashMap::new(),
@@ -267,9 +321,10 @@ impl FakePortal {
         })
     }
 
-    /// The base URL to give the SDK, e.g. `http://127.0.0.1:40123`.
+    /// The base URL to give the SDK, e.g. `http://127.0.0.1:40123`
+    /// (`https://` for [`FakePortal::start_tls`]).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        lock(&self.shared.state).base_url.clone()
     }
 
     /// The address the portal listens on.
@@ -509,10 +564,44 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
 /// Answers requests on one connection until either side closes it.
 fn serve_connection(shared: &Shared, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
+    match &shared.tls {
+        None => {
+            let Ok(writer) = stream.try_clone() else {
+                return;
+            };
+            serve(shared, BufReader::new(stream), writer);
+        }
+        Some(identity) => {
+            let Ok(session) = rustls::ServerConnection::new(Arc::clone(&identity.config)) else {
+                return;
+            };
+            let tls = Rc::new(RefCell::new(rustls::StreamOwned::new(session, stream)));
+            serve(shared, BufReader::new(Half(Rc::clone(&tls))), Half(tls));
+        }
+    }
+}
+
+/// One side of a TLS stream that the connection's thread reads and writes in
+/// turn (never at once).
+struct Half<S>(Rc<RefCell<S>>);
+
+impl<S: Read> Read for Half<S> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().read(buf)
+    }
+}
+
+impl<S: Write> Write for Half<S> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().flush()
+    }
+}
+
+fn serve<R: std::io::BufRead, W: Write>(shared: &Shared, mut reader: R, mut writer: W) {
     while !shared.stopping.load(Ordering::SeqCst) {
         let (request, close) = match http::read_request(&mut reader, &mut writer) {
             Ok(read) => read,

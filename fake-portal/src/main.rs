@@ -3,6 +3,7 @@
 //! ```text
 //! fake-portal [--port P] [--latency-ms N] [--ttl-secs N] [--token T]... [--grant ACCOUNT:ROLE]...
 //!             [--account ACCOUNT=NAME]... [--generate ACCOUNTS:ROLES] [--limit N]
+//!             [--tls-cert CHAIN.pem --tls-key KEY.pem]
 //! ```
 //!
 //! `--account` names an account as ListAccounts lists it; `--generate` grants
@@ -10,7 +11,7 @@
 //! ROLES roles each (`Role1`, …), for listing at scale; `--limit` starts with the
 //! rate limit that `limit N` sets.
 //!
-//! Prints `listening on http://127.0.0.1:P` once ready. Reads commands from
+//! Prints `listening on http://127.0.0.1:P` (`https://` with `--tls-cert`) once ready. Reads commands from
 //! stdin, one per line: `count` prints the number of requests received so far,
 //! `reset` forgets them, `fail N STATUS ERROR_TYPE` makes the next N requests
 //! fail that way (e.g. `fail 50 429 TooManyRequestsException`), `limit N`
@@ -24,11 +25,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use fake_portal::FakePortal;
+use fake_portal::{FakePortal, TlsIdentity};
 
 const USAGE: &str = "usage: fake-portal [--port P] [--latency-ms N] [--ttl-secs N] \
                      [--token T]... [--grant ACCOUNT:ROLE]... [--account ACCOUNT=NAME]... \
-                     [--generate ACCOUNTS:ROLES] [--limit N]";
+                     [--generate ACCOUNTS:ROLES] [--limit N] [--tls-cert CHAIN.pem --tls-key KEY.pem]";
 
 /// Parsed command line.
 #[derive(Default)]
@@ -41,6 +42,8 @@ struct Options {
     accounts: Vec<(String, String)>,
     generate: Option<(u64, u64)>,
     limit: Option<u32>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
 }
 
 /// Parses the arguments (without the program name). `Ok(None)` means help was
@@ -79,6 +82,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
             "--latency-ms" => options.latency_ms = Some(number(value()?)?),
             "--ttl-secs" => options.ttl_secs = Some(number(value()?)?),
             "--token" => options.tokens.push(value()?),
+            "--tls-cert" => options.tls_cert = Some(value()?),
+            "--tls-key" => options.tls_key = Some(value()?),
             "--grant" => {
                 let v = value()?;
                 match v.split_once(':') {
@@ -167,13 +172,37 @@ fn main() -> ExitCode {
         }
     };
 
-    let portal = match FakePortal::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, options.port))) {
-        Ok(portal) => portal,
-        Err(e) => {
-            eprintln!("fake-portal: cannot listen on port {}: {e}", options.port);
-            return ExitCode::FAILURE;
+    let tls = match (&options.tls_cert, &options.tls_key) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => {
+            let read = |path: &str| {
+                std::fs::read(path).map_err(|e| format!("fake-portal: cannot read {path}: {e}"))
+            };
+            match read(cert)
+                .and_then(|c| Ok((c, read(key)?)))
+                .and_then(|(c, k)| {
+                    TlsIdentity::from_pem(&c, &k).map_err(|e| format!("fake-portal: {e}"))
+                }) {
+                Ok(identity) => Some(identity),
+                Err(message) => {
+                    eprintln!("{message}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        _ => {
+            eprintln!("fake-portal: --tls-cert and --tls-key go together\n{USAGE}");
+            return ExitCode::from(2);
         }
     };
+    let portal =
+        match FakePortal::bind_with(SocketAddr::from((Ipv4Addr::LOCALHOST, options.port)), tls) {
+            Ok(portal) => portal,
+            Err(e) => {
+                eprintln!("fake-portal: cannot listen on port {}: {e}", options.port);
+                return ExitCode::FAILURE;
+            }
+        };
     if let Some(ms) = options.latency_ms {
         portal.set_latency(Duration::from_millis(ms));
     }

@@ -7,6 +7,8 @@
 use aws_sdk_ssooidc::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 
+use crate::aws::clients::OidcClient;
+use crate::aws::network::{self, Route};
 use crate::secret::Secret;
 
 /// `grantType` of the device authorization grant.
@@ -27,13 +29,14 @@ pub type RefreshedToken = IssuedToken;
 
 /// Asks for a new access token; the error says why, for a "log in again" message.
 pub async fn refresh(
-    client: &aws_sdk_ssooidc::Client,
+    client: &OidcClient,
     client_id: &str,
     client_secret: &Secret,
     refresh_token: &Secret,
     now: DateTime<Utc>,
 ) -> Result<RefreshedToken, String> {
     let output = client
+        .sdk
         .create_token()
         .client_id(client_id)
         .client_secret(client_secret.expose())
@@ -42,6 +45,9 @@ pub async fn refresh(
         .send()
         .await
         .map_err(|err| match &err {
+            _ if network::answered_by_proxy(&err, &client.route).is_some() => {
+                describe(&err, &client.route)
+            }
             SdkError::ServiceError(service) => {
                 let e = service.err();
                 if e.is_invalid_grant_exception() || e.is_expired_token_exception() {
@@ -55,9 +61,7 @@ pub async fn refresh(
                     )
                 }
             }
-            SdkError::TimeoutError(_) => "SSO-OIDC did not answer in time".to_string(),
-            SdkError::DispatchFailure(_) => "cannot reach SSO-OIDC".to_string(),
-            _ => "SSO-OIDC sent an unusable response".to_string(),
+            _ => describe(&err, &client.route),
         })?;
     issued(
         output.access_token(),
@@ -87,10 +91,11 @@ pub struct RegistrationRequest {
 }
 
 pub async fn register_client(
-    client: &aws_sdk_ssooidc::Client,
+    client: &OidcClient,
     request: &RegistrationRequest,
 ) -> Result<Registration, String> {
     let mut call = client
+        .sdk
         .register_client()
         .client_name(&request.client_name)
         .client_type("public");
@@ -109,7 +114,7 @@ pub async fn register_client(
     let output = call.send().await.map_err(|err| {
         format!(
             "SSO-OIDC refused to register ssosync as a client: {}",
-            describe(&err)
+            describe(&err, &client.route)
         )
     })?;
     let (Some(client_id), Some(client_secret)) = (
@@ -157,11 +162,12 @@ pub enum GrantError {
 }
 
 pub async fn start_device_authorization(
-    client: &aws_sdk_ssooidc::Client,
+    client: &OidcClient,
     registration: &Registration,
     start_url: &str,
 ) -> Result<DeviceAuthorization, GrantError> {
     let output = client
+        .sdk
         .start_device_authorization()
         .client_id(&registration.client_id)
         .client_secret(registration.client_secret.expose())
@@ -175,7 +181,7 @@ pub async fn start_device_authorization(
             {
                 GrantError::InvalidClient
             }
-            _ => GrantError::Failed(describe(&err)),
+            _ => GrantError::Failed(describe(&err, &client.route)),
         })?;
     let (Some(device_code), Some(user_code), Some(verification_uri)) = (
         output.device_code().filter(|s| !s.is_empty()),
@@ -215,12 +221,13 @@ pub enum Grant<'a> {
 
 /// CreateToken for a login grant.
 pub async fn create_token(
-    client: &aws_sdk_ssooidc::Client,
+    client: &OidcClient,
     registration: &Registration,
     grant: Grant<'_>,
     now: DateTime<Utc>,
 ) -> Result<IssuedToken, GrantError> {
     let call = client
+        .sdk
         .create_token()
         .client_id(&registration.client_id)
         .client_secret(registration.client_secret.expose());
@@ -252,10 +259,10 @@ pub async fn create_token(
             } else if e.is_invalid_client_exception() || e.is_unauthorized_client_exception() {
                 GrantError::InvalidClient
             } else {
-                GrantError::Failed(describe(&err))
+                GrantError::Failed(describe(&err, &client.route))
             }
         }
-        _ => GrantError::Failed(describe(&err)),
+        _ => GrantError::Failed(describe(&err, &client.route)),
     })?;
     issued(
         output.access_token(),
@@ -286,8 +293,18 @@ fn issued(
     })
 }
 
-/// One line on why an SSO-OIDC call failed: the error code, never the request.
-fn describe<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> String {
+/// One line on why an SSO-OIDC call failed: the error code, or the network's
+/// cause in words, never the request.
+fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    err: &SdkError<E, aws_sdk_ssooidc::config::http::HttpResponse>,
+    route: &Route,
+) -> String {
+    if let Some(cause) = network::cause(err) {
+        return route.explain(&cause);
+    }
+    if let Some(said) = network::answered_by_proxy(err, route) {
+        return said;
+    }
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
@@ -299,8 +316,6 @@ fn describe<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> String {
                 (None, _) => "SSO-OIDC answered an unknown error".to_string(),
             }
         }
-        SdkError::TimeoutError(_) => "SSO-OIDC did not answer in time".to_string(),
-        SdkError::DispatchFailure(_) => "cannot reach SSO-OIDC".to_string(),
         _ => "SSO-OIDC sent an unusable response".to_string(),
     }
 }

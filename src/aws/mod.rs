@@ -3,7 +3,10 @@
 //! that builds them all alike.
 
 pub mod clients;
+pub mod credentials;
+pub mod endpoints;
+pub mod network;
 pub mod portal;
 pub mod sts;
 
-pub use portal::RoleCredentials;
+pub use credentials::RoleCredentials;

@@ -2,21 +2,14 @@
 //! listings populate reads (ListAccounts, ListAccountRoles, one page a call).
 //! Every call is unsigned: the bearer token is its only credential.
 
-use aws_sdk_sso::Client;
 use aws_sdk_sso::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sso::operation::get_role_credentials::GetRoleCredentialsError;
 use chrono::{DateTime, Utc};
 
+use crate::aws::clients::SsoClient;
+use crate::aws::credentials::RoleCredentials;
+use crate::aws::network::{self, Route};
 use crate::secret::Secret;
-
-/// Short-lived role credentials from the portal.
-#[derive(Clone, Debug)]
-pub struct RoleCredentials {
-    pub access_key_id: String,
-    pub secret_access_key: Secret,
-    pub session_token: Secret,
-    pub expiration: DateTime<Utc>,
-}
 
 /// How a GetRoleCredentials call failed, by what the user must do about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,19 +25,20 @@ pub enum PortalError {
 }
 
 pub async fn role_credentials(
-    client: &Client,
+    client: &SsoClient,
     token: &Secret,
     account_id: &str,
     role_name: &str,
 ) -> Result<RoleCredentials, PortalError> {
     let output = client
+        .sdk
         .get_role_credentials()
         .access_token(token.expose())
         .account_id(account_id)
         .role_name(role_name)
         .send()
         .await
-        .map_err(classify)?;
+        .map_err(|err| classify(err, &client.route))?;
     let creds = output
         .role_credentials()
         .ok_or_else(|| PortalError::Failed("the portal answered without roleCredentials".into()))?;
@@ -66,7 +60,13 @@ pub async fn role_credentials(
     })
 }
 
-fn classify(err: SdkError<GetRoleCredentialsError>) -> PortalError {
+fn classify(err: SdkError<GetRoleCredentialsError>, route: &Route) -> PortalError {
+    if let Some(cause) = network::cause(&err) {
+        return PortalError::Failed(route.explain(&cause));
+    }
+    if let Some(said) = network::answered_by_proxy(&err, route) {
+        return PortalError::Failed(said);
+    }
     match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
@@ -90,17 +90,6 @@ fn classify(err: SdkError<GetRoleCredentialsError>) -> PortalError {
                 })
             }
         }
-        SdkError::TimeoutError(_) => PortalError::Failed(
-            "the portal did not answer in time; check the network or raise --timeout".into(),
-        ),
-        SdkError::DispatchFailure(f) => PortalError::Failed(format!(
-            "cannot reach the portal ({}); check the network",
-            if f.is_timeout() {
-                "timed out".to_string()
-            } else {
-                aws_sdk_sso::error::DisplayErrorContext(&err).to_string()
-            }
-        )),
         SdkError::ResponseError(_) => {
             PortalError::Failed("the portal sent a response that is not valid JSON".into())
         }
@@ -113,17 +102,30 @@ fn classify(err: SdkError<GetRoleCredentialsError>) -> PortalError {
 
 /// The portal's Logout: ends the session at IAM Identity Center. A token the
 /// portal no longer accepts is signed out already. The error is one line.
-pub async fn logout(client: &Client, token: &Secret) -> Result<(), String> {
-    match client.logout().access_token(token.expose()).send().await {
-        Ok(_) => Ok(()),
-        Err(SdkError::ServiceError(e)) if e.err().is_unauthorized_exception() => Ok(()),
-        Err(SdkError::ServiceError(e)) => Err(format!(
+pub async fn logout(client: &SsoClient, token: &Secret) -> Result<(), String> {
+    let err = match client
+        .sdk
+        .logout()
+        .access_token(token.expose())
+        .send()
+        .await
+    {
+        Ok(_) => return Ok(()),
+        Err(err) => err,
+    };
+    if let Some(cause) = network::cause(&err) {
+        return Err(client.route.explain(&cause));
+    }
+    if let Some(said) = network::answered_by_proxy(&err, &client.route) {
+        return Err(said);
+    }
+    match &err {
+        SdkError::ServiceError(e) if e.err().is_unauthorized_exception() => Ok(()),
+        SdkError::ServiceError(e) => Err(format!(
             "the portal answered {}",
             e.err().code().unwrap_or("an unknown error")
         )),
-        Err(SdkError::TimeoutError(_)) => Err("the portal did not answer in time".into()),
-        Err(SdkError::DispatchFailure(_)) => Err("cannot reach the portal".into()),
-        Err(_) => Err("the portal sent an unusable response".into()),
+        _ => Err("the portal sent an unusable response".into()),
     }
 }
 
@@ -159,12 +161,13 @@ pub enum ListError {
 
 /// One page of ListAccounts.
 pub async fn list_accounts(
-    client: &Client,
+    client: &SsoClient,
     token: &Secret,
     page_size: i32,
     next_token: Option<String>,
 ) -> Result<Page<AccountInfo>, ListError> {
     let output = client
+        .sdk
         .list_accounts()
         .access_token(token.expose())
         .max_results(page_size)
@@ -195,13 +198,14 @@ pub async fn list_accounts(
 
 /// One page of ListAccountRoles for `account_id`: role names.
 pub async fn list_account_roles(
-    client: &Client,
+    client: &SsoClient,
     token: &Secret,
     account_id: &str,
     page_size: i32,
     next_token: Option<String>,
 ) -> Result<Page<String>, ListError> {
     let output = client
+        .sdk
         .list_account_roles()
         .access_token(token.expose())
         .account_id(account_id)

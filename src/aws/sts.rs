@@ -5,6 +5,8 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Utc};
 
 use crate::aws::RoleCredentials;
+use crate::aws::clients::StsClient;
+use crate::aws::network;
 use crate::config::profiles::RoleHop;
 use crate::secret::Secret;
 
@@ -16,11 +18,12 @@ pub enum AssumeError {
 }
 
 pub async fn assume_role(
-    client: &aws_sdk_sts::Client,
+    client: &StsClient,
     hop: &RoleHop,
     default_session_name: &str,
 ) -> Result<RoleCredentials, AssumeError> {
     let output = client
+        .sdk
         .assume_role()
         .role_arn(&hop.role_arn)
         .role_session_name(hop.session_name.as_deref().unwrap_or(default_session_name))
@@ -28,23 +31,29 @@ pub async fn assume_role(
         .set_external_id(hop.external_id.clone())
         .send()
         .await
-        .map_err(|err| match &err {
-            SdkError::ServiceError(service) => {
-                let e = service.err();
-                let detail = match (e.code(), e.message()) {
-                    (Some(c), Some(m)) => format!("{c}: {m}"),
-                    (Some(c), None) => c.to_string(),
-                    _ => "an unknown error".to_string(),
-                };
-                if e.code() == Some("AccessDenied") {
-                    AssumeError::Denied(detail)
-                } else {
-                    AssumeError::Failed(format!("STS answered {detail}"))
-                }
+        .map_err(|err| {
+            if let Some(cause) = network::cause(&err) {
+                return AssumeError::Failed(client.route.explain(&cause));
             }
-            SdkError::TimeoutError(_) => AssumeError::Failed("STS did not answer in time".into()),
-            SdkError::DispatchFailure(_) => AssumeError::Failed("cannot reach STS".into()),
-            _ => AssumeError::Failed("STS sent an unusable response".into()),
+            if let Some(said) = network::answered_by_proxy(&err, &client.route) {
+                return AssumeError::Failed(said);
+            }
+            match &err {
+                SdkError::ServiceError(service) => {
+                    let e = service.err();
+                    let detail = match (e.code(), e.message()) {
+                        (Some(c), Some(m)) => format!("{c}: {m}"),
+                        (Some(c), None) => c.to_string(),
+                        _ => "an unknown error".to_string(),
+                    };
+                    if e.code() == Some("AccessDenied") {
+                        AssumeError::Denied(detail)
+                    } else {
+                        AssumeError::Failed(format!("STS answered {detail}"))
+                    }
+                }
+                _ => AssumeError::Failed("STS sent an unusable response".into()),
+            }
         })?;
     let creds = output
         .credentials()

@@ -21,7 +21,7 @@ use crate::store::credentials::CredentialsFile;
 use crate::timefmt::format_utc;
 
 pub fn run_export(args: &ExportArgs, env: &Environment) -> Result<Exit, Fatal> {
-    logging::init(args.fetch.verbose);
+    logging::init(args.fetch.verbose, env.no_color());
     let (creds, region) =
         match credentials_for(args.profile.as_deref(), args.no_write, &args.fetch, env)? {
             Ok(found) => found,
@@ -32,7 +32,7 @@ pub fn run_export(args: &ExportArgs, env: &Environment) -> Result<Exit, Fatal> {
 }
 
 pub fn run_process(args: &ProcessArgs, env: &Environment) -> Result<Exit, Fatal> {
-    logging::init(args.fetch.verbose);
+    logging::init(args.fetch.verbose, env.no_color());
     let (creds, _) =
         match credentials_for(args.profile.as_deref(), args.no_write, &args.fetch, env)? {
             Ok(found) => found,

@@ -1,56 +1,120 @@
-//! `ssosync hook SHELL`: a prompt hook that runs the quiet sync at most once per
-//! interval. The sync's no-op path reads two small files and exits, so the hook
-//! costs a few milliseconds when nothing needs doing.
+//! `ssosync hook SHELL`: a prompt hook that keeps entries fresh and never
+//! stalls the prompt. At most once per interval it runs `ssosync prompt`, the
+//! no-network check that starts a detached background sync when one is needed
+//! (see `commands::prompt`); at any prompt, when a notice is waiting, it runs
+//! `ssosync prompt --show`, which prints it once. A prompt with nothing to do
+//! costs one file test.
+//!
+//! The bash snippet uses only what bash 3.2 (macOS's) has: `$EPOCHSECONDS`
+//! when set (bash 5), else `date +%s`; `[ ]` and `$(( ))`, no `printf -v`,
+//! `[[ -v ]]`, `${x,,}` or arrays.
+
+use std::time::Duration;
 
 use crate::cli::{HookArgs, HookShell};
-use crate::exit::Exit;
+use crate::commands::prompt::PromptFiles;
+use crate::config::environment::Environment;
+use crate::exit::{Exit, Fatal};
 
-pub fn run(args: &HookArgs) -> Exit {
-    print!("{}", snippet(args.shell, args.interval));
-    Exit::Ok
+pub fn run(args: &HookArgs, env: &Environment) -> Result<Exit, Fatal> {
+    let files = PromptFiles::new(env)?;
+    let notice = files.notice.to_string_lossy();
+    print!(
+        "{}",
+        snippet(args.shell, args.interval, args.timeout, &notice)
+    );
+    Ok(Exit::Ok)
 }
 
-pub fn snippet(shell: HookShell, interval: u32) -> String {
+pub fn snippet(shell: HookShell, interval: Duration, timeout: Duration, notice: &str) -> String {
+    let every = interval.as_secs();
+    let timeout = format!("{}s", timeout.as_secs());
     match shell {
         HookShell::Bash => format!(
-            r#"# ssosync prompt hook (bash): keep SSO credentials fresh, at most every {interval}s.
+            r#"# ssosync prompt hook (bash): keeps SSO credentials fresh without stalling the
+# prompt. At most every {every}s a check that needs no network; a sync that needs it
+# runs in the background, and what you must do shows once at a later prompt.
+__ssosync_notice={notice}
 __ssosync_hook() {{
-  local now
-  printf -v now '%(%s)T' -1
-  if (( now - ${{__SSOSYNC_LAST:-0}} >= {interval} )); then
-    __SSOSYNC_LAST=$now
-    command ssosync -q --timeout 5s
+  local status=$? now="${{EPOCHSECONDS:-}}"
+  if [ -e "$__ssosync_notice" ]; then
+    command ssosync prompt --show
   fi
+  if [ -z "$now" ]; then
+    now=$(date +%s)
+  fi
+  if [ $((now - ${{__SSOSYNC_LAST:-0}})) -ge {every} ]; then
+    __SSOSYNC_LAST=$now
+    command ssosync prompt --timeout {timeout}
+  fi
+  return $status
 }}
 case ";${{PROMPT_COMMAND:-}};" in
   *";__ssosync_hook;"*) ;;
   *) PROMPT_COMMAND="__ssosync_hook${{PROMPT_COMMAND:+;$PROMPT_COMMAND}}" ;;
 esac
-"#
+"#,
+            notice = sh_quote(notice)
         ),
         HookShell::Zsh => format!(
-            r#"# ssosync prompt hook (zsh): keep SSO credentials fresh, at most every {interval}s.
+            r#"# ssosync prompt hook (zsh): keeps SSO credentials fresh without stalling the
+# prompt. At most every {every}s a check that needs no network; a sync that needs it
+# runs in the background, and what you must do shows once at a later prompt.
 zmodload zsh/datetime
+typeset -g __ssosync_notice={notice}
 __ssosync_hook() {{
-  if (( EPOCHSECONDS - ${{__SSOSYNC_LAST:-0}} >= {interval} )); then
-    __SSOSYNC_LAST=$EPOCHSECONDS
-    command ssosync -q --timeout 5s
+  if [[ -e $__ssosync_notice ]]; then
+    command ssosync prompt --show
+  fi
+  if (( EPOCHSECONDS - ${{__SSOSYNC_LAST:-0}} >= {every} )); then
+    typeset -g __SSOSYNC_LAST=$EPOCHSECONDS
+    command ssosync prompt --timeout {timeout}
   fi
 }}
 autoload -Uz add-zsh-hook
 add-zsh-hook precmd __ssosync_hook
-"#
+"#,
+            notice = sh_quote(notice)
         ),
         HookShell::Fish => format!(
-            r#"# ssosync prompt hook (fish): keep SSO credentials fresh, at most every {interval}s.
+            r#"# ssosync prompt hook (fish): keeps SSO credentials fresh without stalling the
+# prompt. At most every {every}s a check that needs no network; a sync that needs it
+# runs in the background, and what you must do shows once at a later prompt.
+set -g __ssosync_notice {notice}
 function __ssosync_hook --on-event fish_prompt
+    if test -e $__ssosync_notice
+        command ssosync prompt --show
+    end
     set -l now (date +%s)
-    if test (math $now - (set -q __ssosync_last; and echo $__ssosync_last; or echo 0)) -ge {interval}
+    set -q __ssosync_last; or set -g __ssosync_last 0
+    if test (math $now - $__ssosync_last) -ge {every}
         set -g __ssosync_last $now
-        command ssosync -q --timeout 5s
+        command ssosync prompt --timeout {timeout}
     end
 end
-"#
+"#,
+            notice = fish_quote(notice)
         ),
+    }
+}
+
+/// A single-quoted word for bash and zsh.
+fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// A single-quoted word for fish (`\\` and `\'` are its only escapes there).
+fn fish_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\\', r"\\").replace('\'', r"\'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_quoted_for_each_shell() {
+        assert_eq!(sh_quote("/h/it's/x"), r"'/h/it'\''s/x'");
+        assert_eq!(fish_quote(r"/h/it's\x"), r"'/h/it\'s\\x'");
     }
 }

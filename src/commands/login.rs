@@ -20,7 +20,7 @@ use crate::timefmt::describe_expiry;
 /// still has to log in; setup problems (config, files, network, the redirect
 /// port) are exit 1.
 pub fn run(args: &LoginArgs, env: &Environment) -> Result<Exit, Fatal> {
-    logging::init(args.verbose);
+    logging::init(args.verbose, env.no_color());
     let target = sign_in::resolve(&SignInChoice::from(&args.sign_in), env)?;
     let token_path = env
         .sso_cache_dir()?

@@ -25,7 +25,7 @@ use crate::store::safe_write;
 
 /// `ssosync logout`.
 pub fn run(args: &LogoutArgs, env: &Environment) -> Result<Exit, Fatal> {
-    logging::init(args.verbose);
+    logging::init(args.verbose, env.no_color());
     let target = sign_in::resolve(&SignInChoice::from(&args.sign_in), env)?;
     let token_path = env
         .sso_cache_dir()?
@@ -106,9 +106,15 @@ fn remove_file(path: &Path, shown: &str) -> anyhow::Result<()> {
 
 /// The portal's Logout for `target`'s sign-in.
 fn portal_logout(env: &Environment, target: &SignInTarget, token: &Secret) -> Result<(), String> {
+    let factory = ClientFactory::new(
+        ClientSettings::from_env(env, REQUEST_TIMEOUT).trusting(env, target.ca_bundle_paths()),
+    )
+    .map_err(|e| format!("{e:#}"))?;
+    for notice in factory.notices() {
+        eprintln!("ssosync: note: {notice}");
+    }
     let runtime = clients::runtime().map_err(|e| format!("{e:#}"))?;
-    let client = ClientFactory::new(ClientSettings::from_env(env, REQUEST_TIMEOUT))
-        .sso(target.sign_in.region());
+    let client = factory.sso(target.sign_in.region());
     runtime.block_on(portal::logout(&client, token))
 }
 

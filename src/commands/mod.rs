@@ -10,6 +10,7 @@ pub mod login;
 pub mod logout;
 pub mod man;
 pub mod populate;
+pub mod prompt;
 pub mod report;
 pub mod status;
 pub mod sync;

@@ -21,7 +21,7 @@ use crate::progress::Progress;
 use crate::store::populated::Change;
 
 pub fn run(args: &PopulateArgs, env: &Environment) -> Result<Exit, Fatal> {
-    logging::init(args.verbose);
+    logging::init(args.verbose, env.no_color());
     let options = PopulateOptions::try_from(args)?;
     let sources = sources(args, env)?;
     let progress = Progress::on_stderr(

@@ -116,6 +116,10 @@ fn print_human(report: &SyncReport, quiet: bool, out_paint: Paint, err_paint: Pa
             Outcome::WouldWrite => {
                 format!("{} (fetched on a real run)", out_paint.warn("would write"))
             }
+            Outcome::NeedsNetwork => format!(
+                "{}    needs the network (run without --no-network)",
+                out_paint.warn("stale")
+            ),
             Outcome::WouldRefresh => format!(
                 "{} the SSO token, then write",
                 out_paint.warn("would refresh")
@@ -326,6 +330,7 @@ fn print_json(report: &SyncReport, exit: Exit) {
                 Outcome::Written(t) => ("written", Some(*t), None),
                 Outcome::WouldWrite => ("would_write", None, None),
                 Outcome::WouldRefresh => ("would_refresh", None, None),
+                Outcome::NeedsNetwork => ("needs_network", None, None),
                 Outcome::Fetched(t) => ("fetched", Some(*t), None),
                 Outcome::Failed(f) => ("failed", None, Some(f)),
             };

@@ -8,14 +8,14 @@ use crate::commands::report;
 use crate::config;
 use crate::config::environment::Environment;
 use crate::config::selection;
-use crate::engine::{SyncOptions, Syncer};
+use crate::engine::{SyncOptions, SyncReport, Syncer};
 use crate::exit::{Exit, Fatal};
 use crate::logging;
 use crate::options::Style;
 use crate::progress::Progress;
 
 pub fn run(args: &SyncArgs, env: &Environment) -> Result<Exit, Fatal> {
-    logging::init(args.common.verbose);
+    logging::init(args.common.verbose, env.no_color());
     sync(
         env,
         &args.profiles,
@@ -32,21 +32,31 @@ pub fn sync(
     options: &SyncOptions,
     style: Style,
 ) -> Result<Exit, Fatal> {
-    let config = config::load(env, profiles)?;
-    let targets = selection::resolve(profiles, &config, env)?;
     // A line on stderr while many profiles are fetched, unless the output is
     // for a machine, errors only, or logs.
     let progress = Progress::on_stderr(
         !style.json && !style.quiet && !logging::enabled(),
         "profiles fetched",
     );
+    let report = run_sync(env, profiles, options, &progress)?;
+    Ok(report::show(&report, style, env))
+}
+
+/// The sync itself, its report unprinted (the prompt hook's background sync).
+pub fn run_sync(
+    env: &Environment,
+    profiles: &[String],
+    options: &SyncOptions,
+    progress: &Progress,
+) -> Result<SyncReport, Fatal> {
+    let config = config::load(env, profiles)?;
+    let targets = selection::resolve(profiles, &config, env)?;
     let syncer = Syncer {
         env,
         config: &config,
         options,
         now: Utc::now(),
-        progress: &progress,
+        progress,
     };
-    let report = syncer.run(&targets)?;
-    Ok(report::show(&report, style, env))
+    Ok(syncer.run(&targets)?)
 }

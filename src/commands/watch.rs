@@ -29,7 +29,7 @@ const MIN_BACKOFF: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
 
 pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
-    logging::init(args.common.verbose);
+    logging::init(args.common.verbose, env.no_color());
     let stop = stop_signal()?;
     let options = SyncOptions::from(args);
     let say = WatchLog::new(Style::from(&args.common), env);

@@ -6,6 +6,22 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 
+/// An endpoint URL the environment sets for a service, and the variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointOverride {
+    pub url: String,
+    /// `AWS_ENDPOINT_URL_SSO`, or the generic `AWS_ENDPOINT_URL`.
+    pub variable: String,
+}
+
+impl EndpointOverride {
+    /// Set by the generic `AWS_ENDPOINT_URL`, which is meant for every service
+    /// (LocalStack, most often) and may redirect SSO by surprise.
+    pub fn is_generic(&self) -> bool {
+        self.variable == "AWS_ENDPOINT_URL"
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Environment {
     vars: HashMap<String, String>,
@@ -31,12 +47,28 @@ impl Environment {
         }
     }
 
+    /// Every variable, for a process ssosync starts itself (the prompt's
+    /// background sync), so it sees the environment this run was given.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A variable's value; empty counts as unset.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// A variable's value as set, empty included (`NO_PROXY=` means "none").
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// A path a user wrote in a file or a variable: `~/x` from `$HOME`.
+    pub fn expand_home(&self, path: &str) -> PathBuf {
+        self.expand(path).unwrap_or_else(|_| PathBuf::from(path))
     }
 
     pub fn home(&self) -> Result<PathBuf> {
@@ -78,15 +110,28 @@ impl Environment {
     /// An endpoint override for one service (`SSO`, `SSO_OIDC`, `STS`), as the SDKs
     /// read it: `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`.
     pub fn endpoint(&self, service: &str) -> Option<String> {
+        self.endpoint_override(service).map(|o| o.url)
+    }
+
+    /// [`Environment::endpoint`], with the variable it came from.
+    pub fn endpoint_override(&self, service: &str) -> Option<EndpointOverride> {
         if self
             .var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
         {
             return None;
         }
-        self.var(&format!("AWS_ENDPOINT_URL_{service}"))
-            .or_else(|| self.var("AWS_ENDPOINT_URL"))
-            .map(str::to_string)
+        [
+            format!("AWS_ENDPOINT_URL_{service}"),
+            "AWS_ENDPOINT_URL".into(),
+        ]
+        .into_iter()
+        .find_map(|variable| {
+            self.var(&variable).map(|url| EndpointOverride {
+                url: url.trim().to_string(),
+                variable,
+            })
+        })
     }
 
     /// A path for messages: `~/.aws/credentials` rather than `/home/me/.aws/credentials`.
@@ -99,9 +144,10 @@ impl Environment {
         path.display().to_string()
     }
 
-    /// Colours are for terminals only, and never with `NO_COLOR`.
+    /// Colours are for terminals only, and never with `NO_COLOR` (set and not
+    /// empty, as no-color.org defines it).
     pub fn no_color(&self) -> bool {
-        self.vars.contains_key("NO_COLOR")
+        self.var("NO_COLOR").is_some()
     }
 }
 
@@ -119,22 +165,25 @@ pub fn read_optional(path: &Path, shown: &str) -> Result<Option<String>> {
         _ => {}
     }
     match read_regular_file(path) {
-        Ok(bytes) => {
-            if bytes.contains(&0) {
-                return Err(anyhow!(
-                    "{shown} contains NUL bytes and is not a text file; restore it from a backup"
-                ));
-            }
-            String::from_utf8(bytes).map(Some).map_err(|e| {
-                anyhow!(
-                    "{shown} is not valid UTF-8 (byte {}); fix or remove the bad bytes",
-                    e.utf8_error().valid_up_to()
-                )
-            })
-        }
+        Ok(bytes) => decode_text(bytes, shown).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read {shown}")),
     }
+}
+
+/// A profile file's bytes as text: no NUL bytes, valid UTF-8.
+pub fn decode_text(bytes: Vec<u8>, shown: &str) -> Result<String> {
+    if bytes.contains(&0) {
+        return Err(anyhow!(
+            "{shown} contains NUL bytes and is not a text file; restore it from a backup"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow!(
+            "{shown} is not valid UTF-8 (byte {}); fix or remove the bad bytes",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// Reads a file only if it is a regular file (after symlinks): a FIFO would block

@@ -1,8 +1,10 @@
-//! What the user configured: where files live (the environment), the profile
-//! files read losslessly, the SSO profiles they define, which of them a run
-//! selects, and which sign-in a login or logout is about.
+//! What the user configured: where files live (the environment), the network
+//! (proxies, extra CAs), the profile files read losslessly, the SSO profiles
+//! they define, which of them a run selects, and which sign-in a login or
+//! logout is about.
 
 pub mod environment;
+pub mod network;
 pub mod profile_file;
 pub mod profiles;
 pub mod selection;

@@ -72,6 +72,8 @@ pub struct SsoProfile {
     pub sign_in: SignIn,
     /// The profile's own `region`, for `--region`.
     pub region: Option<String>,
+    /// The profile's `ca_bundle`: more CAs to trust for its requests.
+    pub ca_bundle: Option<String>,
 }
 
 /// One `AssumeRole` step of a chain: the profile that has `role_arn`.
@@ -84,6 +86,8 @@ pub struct RoleHop {
     pub external_id: Option<String>,
     /// The hop profile's own `region`, for the STS endpoint.
     pub region: Option<String>,
+    /// The hop profile's `ca_bundle`.
+    pub ca_bundle: Option<String>,
 }
 
 /// A profile that assumes a role, through `source_profile` links of any depth,
@@ -264,6 +268,10 @@ fn resolve(name: &str, props: &Properties, set: &ProfileSet) -> Result<Option<Ss
             .get("region")
             .filter(|r| !r.is_empty())
             .map(str::to_string),
+        ca_bundle: props
+            .get("ca_bundle")
+            .filter(|r| !r.is_empty())
+            .map(str::to_string),
     }))
 }
 
@@ -353,6 +361,7 @@ fn resolve_chain(
             },
             external_id: props.get("external_id").filter(|s| !s.is_empty()).map(str::to_string),
             region: props.get("region").filter(|r| !r.is_empty()).map(str::to_string),
+            ca_bundle: props.get("ca_bundle").filter(|r| !r.is_empty()).map(str::to_string),
         });
         current = source;
     }

@@ -34,9 +34,19 @@ pub struct SignInTarget {
     pub label: String,
     /// The arguments that pick it again: `--sso-session corp`, `-p legacy`.
     pub again: String,
+    /// `(profile, ca_bundle)` of the profiles that sign in this way: the CAs its
+    /// requests trust besides the system's (unless `AWS_CA_BUNDLE` is set).
+    pub ca_bundles: Vec<(String, String)>,
 }
 
 impl SignInTarget {
+    /// [`SignInTarget::ca_bundles`], borrowed.
+    pub fn ca_bundle_paths(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.ca_bundles
+            .iter()
+            .map(|(profile, path)| (profile.as_str(), path.as_str()))
+    }
+
     pub fn login_command(&self) -> String {
         format!("ssosync login {}", self.again)
     }
@@ -133,6 +143,7 @@ fn session_target(
     }
     Ok(SignInTarget {
         session_profiles: profiles_of(config, &sign_in),
+        ca_bundles: ca_bundles_of(config, &sign_in),
         sign_in,
         scopes,
         profile: None,
@@ -182,6 +193,7 @@ fn profile_target(
         }
         SignIn::Legacy { start_url, .. } => SignInTarget {
             session_profiles: profiles_of(config, &sign_in),
+            ca_bundles: ca_bundles_of(config, &sign_in),
             sign_in: sign_in.clone(),
             scopes: Vec::new(),
             profile: None,
@@ -193,6 +205,20 @@ fn profile_target(
         target.profile = Some(name.to_string());
     }
     Ok(target)
+}
+
+/// `(profile, ca_bundle)` of the SSO profiles that sign in with `sign_in`.
+fn ca_bundles_of(config: &ProfileConfig, sign_in: &SignIn) -> Vec<(String, String)> {
+    config
+        .profiles
+        .values()
+        .filter_map(|kind| match kind {
+            ProfileKind::Sso(p) if &p.sign_in == sign_in => {
+                Some((p.name.clone(), p.ca_bundle.clone()?))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Every profile whose credentials come from `sign_in`.

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::token_cache::TokenCache;
 use crate::aws::RoleCredentials;
-use crate::aws::clients::{self, ClientFactory, ClientSettings};
+use crate::aws::clients::{self, ClientFactory, ClientSettings, SsoClient};
 use crate::aws::portal::{self, PortalError};
 use crate::aws::sts::{self, AssumeError};
 use crate::config::environment::Environment;
@@ -63,6 +63,8 @@ pub struct FetchSettings<'p> {
     pub concurrency: usize,
     /// Counts the portal calls of the SSO profiles as they finish.
     pub progress: &'p Progress,
+    /// No network call at all: what would need one is reported as such.
+    pub no_network: bool,
 }
 
 /// Per profile name: its credentials, or the outcome that replaces them.
@@ -97,12 +99,12 @@ pub fn fetch(
 
     let mut results: Fetched = HashMap::new();
     let needs_network = plans.values().any(|p| !matches!(p, TokenPlan::Unusable(_)));
-    if needs_network {
+    if needs_network && !settings.no_network {
+        let client_settings =
+            ClientSettings::from_env(env, settings.timeout).trusting(env, ca_bundles_of(wanted));
+        let clients = Arc::new(ClientFactory::new(client_settings)?);
+        warnings.extend(clients.notices().iter().cloned());
         let runtime = clients::runtime()?;
-        let clients = Arc::new(ClientFactory::new(ClientSettings::from_env(
-            env,
-            settings.timeout,
-        )));
         let refresher = Refresher {
             env,
             runtime: &runtime,
@@ -152,9 +154,11 @@ pub fn fetch(
         }
     } else {
         for root in &roots {
-            if let Some(TokenPlan::Unusable(outcome)) = plans.get(&root.sign_in) {
-                results.insert(root.name.clone(), Err(outcome.clone()));
-            }
+            let outcome = match plans.get(&root.sign_in) {
+                Some(TokenPlan::Unusable(outcome)) => outcome.clone(),
+                _ => Outcome::NeedsNetwork,
+            };
+            results.insert(root.name.clone(), Err(outcome));
         }
         for w in wanted {
             if let Wanted::Chained(c) = w {
@@ -170,6 +174,26 @@ pub fn fetch(
         }
     }
     Ok(results)
+}
+
+/// `(profile, ca_bundle)` of every profile whose requests this run makes: the
+/// SSO roots and each hop of a chain.
+fn ca_bundles_of(wanted: &[Wanted]) -> Vec<(&str, &str)> {
+    let mut bundles = Vec::new();
+    for w in wanted {
+        let root = w.root();
+        if let Some(path) = &root.ca_bundle {
+            bundles.push((root.name.as_str(), path.as_str()));
+        }
+        if let Wanted::Chained(chain) = w {
+            for hop in &chain.hops {
+                if let Some(path) = &hop.ca_bundle {
+                    bundles.push((hop.profile.as_str(), path.as_str()));
+                }
+            }
+        }
+    }
+    bundles
 }
 
 /// The login hint for a sign-in, named after the first profile using it.
@@ -244,7 +268,7 @@ async fn fetch_roots(
     let mut fresh = fresh.into_iter();
     // Throttled profiles waiting for their next round, soonest first.
     let mut waiting: Vec<Retry> = Vec::new();
-    let mut sso_clients: HashMap<&str, aws_sdk_sso::Client> = HashMap::new();
+    let mut sso_clients: HashMap<&str, SsoClient> = HashMap::new();
     let mut limiter = Limiter::new(concurrency);
     let mut retried: HashSet<usize> = HashSet::new();
     let mut tasks = tokio::task::JoinSet::new();

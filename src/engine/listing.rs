@@ -104,7 +104,7 @@ enum Answer {
 /// Lists every account `token` reaches through `client` (a client that makes one
 /// attempt per call: the retries are made here), and each one's roles.
 pub async fn list(
-    client: &aws_sdk_sso::Client,
+    client: &crate::aws::clients::SsoClient,
     token: &Secret,
     settings: &ListSettings<'_>,
 ) -> Result<Listing, ListFailure> {

@@ -46,6 +46,9 @@ pub enum Outcome {
     Fetched(DateTime<Utc>),
     /// Dry run: the SSO token must be refreshed first, which a dry run does not do.
     WouldRefresh,
+    /// `--no-network`: the entry needs a network call (a fetch, or a token
+    /// refresh first).
+    NeedsNetwork,
     Failed(Failure),
 }
 
@@ -108,7 +111,7 @@ impl std::fmt::Debug for SyncReport {
 
 impl SyncReport {
     /// The run's exit code: 3 when a profile needs a login, else 1 when any
-    /// profile failed, else 0.
+    /// profile failed, else 4 when one needs the network (`--no-network`), else 0.
     pub fn exit(&self) -> Exit {
         let failed = |kind: Option<FailureKind>| {
             self.results.iter().any(|r| match &r.outcome {
@@ -120,6 +123,12 @@ impl SyncReport {
             Exit::LoginRequired
         } else if failed(None) {
             Exit::Failure
+        } else if self
+            .results
+            .iter()
+            .any(|r| r.outcome == Outcome::NeedsNetwork)
+        {
+            Exit::NeedsNetwork
         } else {
             Exit::Ok
         }

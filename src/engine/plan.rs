@@ -37,6 +37,9 @@ pub enum Mode {
     DryRun,
     /// Hand them back only (`export --no-write`).
     FetchOnly,
+    /// Decide without any network call (`--no-network`): an entry that needs
+    /// one is reported as such; nothing is fetched, refreshed or written.
+    NoNetwork,
 }
 
 /// Everything a run is told, resolved from the command line once (`options.rs`).
@@ -156,6 +159,13 @@ impl Syncer<'_> {
             let applied = apply::apply(&file, Some(doc), commit, |doc| self.plan(&jobs, doc))?;
             report.preview = applied.preview;
             if let Some(lock) = &applied.lock {
+                if applied
+                    .planned
+                    .iter()
+                    .any(|o| matches!(o, Outcome::Written(_)))
+                {
+                    report.warnings.extend(file.exposure_warning());
+                }
                 self.record(&file, lock, &jobs, &applied.planned, &mut report.warnings);
             }
             let mut planned = applied.planned.into_iter();
@@ -313,6 +323,7 @@ impl Syncer<'_> {
             timeout: self.options.timeout,
             concurrency: self.options.concurrency,
             progress: self.progress,
+            no_network: self.options.mode == Mode::NoNetwork,
         };
         let fetched = fetch::fetch(self.env, &settings, self.now, &distinct, warnings)?;
         for job in jobs {

@@ -176,7 +176,13 @@ impl Populator<'_> {
             return Ok(Vec::new());
         }
         let runtime = clients::runtime()?;
-        let clients = ClientFactory::new(ClientSettings::from_env(self.env, self.options.timeout));
+        // AWS_CA_BUNDLE and the proxies apply as they do to a sync; a sign-in
+        // has no profile of its own whose ca_bundle would.
+        let clients = ClientFactory::new(
+            ClientSettings::from_env(self.env, self.options.timeout)
+                .trusting(self.env, std::iter::empty()),
+        )?;
+        report.warnings.extend(clients.notices().iter().cloned());
         let refresher = Refresher {
             env: self.env,
             runtime: &runtime,

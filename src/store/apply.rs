@@ -4,18 +4,24 @@
 //!
 //! The plan is a closure over the parsed document, so a run can plan again on a
 //! fresh read: a writer that takes no lock (`aws configure set`, `>>` from a
-//! script) may change the file at any moment, so the file is checked again right
-//! before the rename, and a change means read, plan and stage again (bounded).
+//! script) may change the file at any moment, so the file's stamp (device,
+//! inode, size, mtime, ctime) is checked again right before the rename, and a
+//! change means read, plan and stage again (bounded). A write that lands in the
+//! instant between that check and the rename is caught afterwards, on the
+//! replaced file kept open, and planned on too.
 //! `--dry-run` runs the same plan on the file as read and stops before the lock.
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 
-use crate::config::environment::{Environment, read_optional};
+use crate::config::environment::{Environment, decode_text, read_optional};
 use crate::config::profile_file::ParseError;
 use crate::store::safe_write;
+use crate::store::stamp::Stamp;
 
 /// How long a run waits for another ssosync holding the file's lock.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -52,15 +58,35 @@ impl UserFile {
         Ok(UserFile { path, shown })
     }
 
+    /// A warning when the file exists and its group or others may read it:
+    /// ssosync keeps a file's mode, but the keys it writes there are secrets.
+    #[cfg(unix)]
+    pub fn exposure_warning(&self) -> Option<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&self.path).ok()?.permissions().mode() & 0o777;
+        let who = match (mode & 0o040 != 0, mode & 0o004 != 0) {
+            (true, true) => "group and others",
+            (true, false) => "group",
+            (false, true) => "others",
+            (false, false) => return None,
+        };
+        Some(format!(
+            "{shown} is readable by {who} (mode {mode:o}); run `chmod 600 {shown}` so that only you can read the keys in it",
+            shown = self.shown
+        ))
+    }
+
+    /// A warning when the file may be read by others (Windows: its ACL, which
+    /// ssosync does not inspect yet).
+    #[cfg(not(unix))]
+    pub fn exposure_warning(&self) -> Option<String> {
+        None
+    }
+
     /// The document as the file holds it now; a missing file is an empty one.
     pub fn read<D: Document>(&self) -> Result<D> {
         match read_optional(&self.path, &self.shown)? {
-            Some(text) => D::parse_owned(text).map_err(|e| {
-                anyhow!(
-                    "{} {e}; fix that line (ssosync changes nothing until the file parses)",
-                    self.shown
-                )
-            }),
+            Some(text) => parse(self, text),
             None => Ok(D::empty()),
         }
     }
@@ -88,6 +114,13 @@ pub struct Applied<T> {
 /// the document as the caller read it before deciding to write (it is used again
 /// when the file has not changed since). A plan that changes nothing writes
 /// nothing.
+///
+/// Right before the rename, the file's [`Stamp`] must still be the one it had
+/// when it was read, or the run reads, plans and stages again. A writer that
+/// takes no lock can still write in the moment between that check and the
+/// rename, into the file being replaced: the file read is kept open, and if it
+/// changed by the time the rename is durable, its new text (with anything since
+/// appended to ours) is planned on and written again.
 pub fn apply<D: Document, T>(
     file: &UserFile,
     earlier: Option<D>,
@@ -113,32 +146,214 @@ pub fn apply<D: Document, T>(
     let lock = safe_write::lock(&file.path, LOCK_WAIT)?;
     safe_write::remove_stale_temp_files(&file.path);
     let mut earlier = earlier;
+    let mut next: Option<Snapshot<D>> = None;
     for _ in 0..ATTEMPTS {
-        // Unchanged since the caller's read (the usual case), it is not parsed again.
-        let mut doc = match earlier.take() {
-            Some(doc) if unchanged(file, doc.text())? => doc,
-            _ => file.read()?,
+        let mut snapshot = match (next.take(), earlier.take()) {
+            (Some(snapshot), _) => snapshot,
+            // Unchanged since the caller's read (the usual case), it is not parsed again.
+            (None, Some(doc)) => match Snapshot::reuse(file, doc)? {
+                Some(snapshot) => snapshot,
+                None => Snapshot::read(file)?,
+            },
+            (None, None) => Snapshot::read(file)?,
         };
-        let planned = plan(&mut doc);
-        if !doc.is_unchanged() {
-            let staged = safe_write::stage_by(&file.path, &mut |out| doc.write_to(out))?;
-            // The text as read: the plan's edits leave it as it was.
-            if !unchanged(file, doc.text())? {
-                staged.discard();
-                continue;
-            }
-            staged.commit()?;
+        let planned = plan(&mut snapshot.doc);
+        if snapshot.doc.is_unchanged() {
+            return Ok(Applied {
+                planned,
+                preview: None,
+                lock: Some(lock),
+            });
         }
-        return Ok(Applied {
-            planned,
-            preview: None,
-            lock: Some(lock),
-        });
+        let staged = safe_write::stage_by(&file.path, &mut |out| snapshot.doc.write_to(out))?;
+        if stamp_of(file)? != snapshot.stamp {
+            staged.discard();
+            continue;
+        }
+        let ours = staged.stamp()?;
+        staged.commit()?;
+        let (Some(held), Some(read)) = (&snapshot.held, snapshot.stamp) else {
+            return Ok(Applied {
+                planned,
+                preview: None,
+                lock: Some(lock),
+            });
+        };
+        let after = Stamp::of_file(held).with_context(|| format!("cannot check {}", file.shown))?;
+        if after.same_contents(&read) {
+            return Ok(Applied {
+                planned,
+                preview: None,
+                lock: Some(lock),
+            });
+        }
+        tracing::debug!(
+            file = %file.shown,
+            "another program wrote to the file while it was being replaced; planning again on its text"
+        );
+        next = Some(Snapshot::recover(file, held, &snapshot.doc, ours)?);
     }
     Err(anyhow!(
         "{} kept changing while ssosync was writing it; try again",
         file.shown
     ))
+}
+
+/// How often a read is repeated when the file changes while it is read.
+const READ_ATTEMPTS: usize = 5;
+
+/// A document to plan on, and the file it was read from.
+struct Snapshot<D> {
+    doc: D,
+    /// What the path named when `doc` was read (`None`: nothing).
+    stamp: Option<Stamp>,
+    /// The file `doc` was read from, kept open to see writes into it after
+    /// it was replaced.
+    held: Option<File>,
+}
+
+impl<D: Document> Snapshot<D> {
+    /// The file as it is now, read through one open handle whose stamp is the
+    /// same before and after the read and is what the path still names.
+    fn read(file: &UserFile) -> Result<Self> {
+        for _ in 0..READ_ATTEMPTS {
+            match std::fs::metadata(&file.path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Ok(Snapshot {
+                        doc: D::empty(),
+                        stamp: None,
+                        held: None,
+                    });
+                }
+                // Not a regular file, or unreadable: the usual read says so.
+                Ok(meta) if !meta.is_file() => return file.read().map(Snapshot::unheld),
+                Err(_) => return file.read().map(Snapshot::unheld),
+                Ok(_) => {}
+            }
+            let held = match File::open(&file.path) {
+                Ok(held) => held,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.shown)),
+            };
+            let before = Stamp::of_file(&held)?;
+            let bytes =
+                read_from_start(&held).with_context(|| format!("cannot read {}", file.shown))?;
+            let after = Stamp::of_file(&held)?;
+            if before != after || stamp_of(file)? != Some(after) {
+                continue;
+            }
+            let doc = parse(file, decode_text(bytes, &file.shown)?)?;
+            return Ok(Snapshot {
+                doc,
+                stamp: Some(after),
+                held: Some(held),
+            });
+        }
+        Err(anyhow!(
+            "{} kept changing while ssosync was reading it; try again",
+            file.shown
+        ))
+    }
+
+    fn unheld(doc: D) -> Self {
+        Snapshot {
+            doc,
+            stamp: None,
+            held: None,
+        }
+    }
+
+    /// `doc`, read earlier, when the file still holds exactly its text.
+    fn reuse(file: &UserFile, doc: D) -> Result<Option<Self>> {
+        let meta = match std::fs::metadata(&file.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(doc.text().is_empty().then(|| Snapshot::unheld(doc)));
+            }
+            Ok(meta) if meta.is_file() => meta,
+            _ => return Ok(None),
+        };
+        if meta.len() != doc.text().len() as u64 {
+            return Ok(None);
+        }
+        let Ok(mut held) = File::open(&file.path) else {
+            return Ok(None);
+        };
+        let before = Stamp::of_file(&held)?;
+        if !holds(&mut held, doc.text()) {
+            return Ok(None);
+        }
+        let after = Stamp::of_file(&held)?;
+        if before != after || stamp_of(file)? != Some(after) {
+            return Ok(None);
+        }
+        Ok(Some(Snapshot {
+            doc,
+            stamp: Some(after),
+            held: Some(held),
+        }))
+    }
+
+    /// After a rename that another program's write into the replaced file
+    /// (`replaced`) raced: the replaced file's new text is the base to plan
+    /// on again, plus anything written into ours (`written`, whose temp file
+    /// had the stamp `ours`) since the rename.
+    fn recover(file: &UserFile, replaced: &File, written: &D, ours: Stamp) -> Result<Self> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let text = decode_text(
+                read_from_start(replaced).with_context(|| format!("cannot read {}", file.shown))?,
+                &file.shown,
+            )?;
+            let held =
+                File::open(&file.path).with_context(|| format!("cannot read {}", file.shown))?;
+            let stamp = Stamp::of_file(&held)?;
+            let text = if stamp.same_contents(&ours) {
+                text
+            } else {
+                let current = decode_text(read_from_start(&held)?, &file.shown)?;
+                match current.strip_prefix(written.render().as_str()) {
+                    Some(appended) => text + appended,
+                    None => current,
+                }
+            };
+            match parse(file, text) {
+                Ok(doc) => {
+                    return Ok(Snapshot {
+                        doc,
+                        stamp: Some(stamp),
+                        held: Some(held),
+                    });
+                }
+                // The other program may still be in the middle of its write.
+                Err(_) if attempts < READ_ATTEMPTS => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn parse<D: Document>(file: &UserFile, text: String) -> Result<D> {
+    D::parse_owned(text).map_err(|e| {
+        anyhow!(
+            "{} {e}; fix that line (ssosync changes nothing until the file parses)",
+            file.shown
+        )
+    })
+}
+
+fn stamp_of(file: &UserFile) -> Result<Option<Stamp>> {
+    Stamp::of_path(&file.path).with_context(|| format!("cannot check {}", file.shown))
+}
+
+/// The whole file, from its first byte, through an open handle.
+fn read_from_start(mut file: &File) -> std::io::Result<Vec<u8>> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// A file the user made read-only says "do not change me": respect it.
@@ -167,50 +382,118 @@ pub fn refuse_read_only(file: &UserFile) -> Result<()> {
     }
 }
 
-/// Whether the file still holds exactly `text` (a missing file holds "").
-fn unchanged(file: &UserFile, text: &str) -> Result<bool> {
-    match still_holds(&file.path, text) {
-        Some(same) => Ok(same),
-        None => Ok(read_optional(&file.path, &file.shown)?.unwrap_or_default() == text),
-    }
-}
-
-/// [`unchanged`] without reading a big file into memory again: the size first,
-/// then the bytes a block at a time. `None` when that cannot be told this way (not
-/// a regular file, an I/O error): the caller reads the file as usual, which
-/// reports the problem.
-fn still_holds(path: &Path, text: &str) -> Option<bool> {
-    use std::io::Read;
-    let meta = match std::fs::metadata(path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(text.is_empty()),
-        Err(_) => return None,
-    };
-    if !meta.is_file() {
-        return None;
-    }
-    if meta.len() != text.len() as u64 {
-        return Some(false);
-    }
-    let mut file = std::fs::File::open(path).ok()?;
+/// Whether the open file holds exactly `text`, compared a block at a time so a
+/// big file is not read into memory again.
+fn holds(file: &mut File, text: &str) -> bool {
     let mut block = vec![0; 64 * 1024];
     let mut rest = text.as_bytes();
     loop {
         let n = match file.read(&mut block) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return None,
+            Err(_) => return false,
         };
         if n == 0 {
-            return Some(rest.is_empty());
+            return rest.is_empty();
         }
         let (Some(read), Some((expected, after))) = (block.get(..n), rest.split_at_checked(n))
         else {
-            return Some(false);
+            return false;
         };
         if read != expected {
-            return Some(false);
+            return false;
         }
         rest = after;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::store::credentials::CredentialsFile;
+
+    /// The moment no check can close: another program opened the file before
+    /// the rename and writes into it after. Its text is what is planned on next,
+    /// with anything appended to ours since.
+    #[test]
+    fn a_write_into_the_replaced_file_is_planned_on_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        std::fs::write(&path, "[a]\nk = 1\n").unwrap();
+        let file = UserFile {
+            path: path.clone(),
+            shown: "~/.aws/credentials".into(),
+        };
+        let snapshot: Snapshot<CredentialsFile> = Snapshot::read(&file).unwrap();
+        let read = snapshot.stamp.unwrap();
+        let mut foreign = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+
+        let ours_text = "[a]\nk = 1\n\n[ours]\nx = 1\n";
+        let staged = safe_write::stage(&path, ours_text).unwrap();
+        let ours = staged.stamp().unwrap();
+        staged.commit().unwrap();
+        foreign.write_all(b"\n[foreign]\nnote = kept\n").unwrap();
+
+        let held = snapshot.held.as_ref().unwrap();
+        assert!(!Stamp::of_file(held).unwrap().same_contents(&read));
+        let written = CredentialsFile::parse_owned(ours_text.into()).unwrap();
+        let again = Snapshot::recover(&file, held, &written, ours).unwrap();
+        assert_eq!(again.doc.text(), "[a]\nk = 1\n\n[foreign]\nnote = kept\n");
+        assert_eq!(Stamp::of_path(&path).unwrap(), again.stamp);
+
+        // Ours got an append too (after the rename): both are kept.
+        let mut late = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        late.write_all(b"\n[late]\nnote = kept too\n").unwrap();
+        let again = Snapshot::recover(&file, held, &written, ours).unwrap();
+        assert_eq!(
+            again.doc.text(),
+            "[a]\nk = 1\n\n[foreign]\nnote = kept\n\n[late]\nnote = kept too\n"
+        );
+    }
+
+    #[test]
+    fn apply_keeps_what_another_program_wrote_before_the_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        std::fs::write(&path, "[a]\nk = 1\n").unwrap();
+        let file = UserFile {
+            path: path.clone(),
+            shown: "~/.aws/credentials".into(),
+        };
+        let creds = crate::aws::RoleCredentials {
+            access_key_id: "ASIAEXAMPLE000000001".into(),
+            secret_access_key: crate::secret::Secret::new("s"),
+            session_token: crate::secret::Secret::new("t"),
+            expiration: chrono::Utc::now(),
+        };
+        let earlier: CredentialsFile = file.read().unwrap();
+        let mut plans = 0;
+        apply::<CredentialsFile, _>(&file, Some(earlier), Commit::Write, |doc| {
+            plans += 1;
+            // The first plan is made on the text read before a foreign append.
+            if plans == 1 {
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .unwrap();
+                f.write_all(b"\n[foreign]\nnote = kept\n").unwrap();
+            }
+            doc.write_entry("dev", &creds, None);
+        })
+        .unwrap();
+        assert_eq!(plans, 2, "planned again on the new text");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("[a]\nk = 1\n\n[foreign]\nnote = kept\n\n[dev]\n"),
+            "{text}"
+        );
     }
 }

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use crate::store::stamp::Stamp;
+
 const TEMP_MARKER: &str = ".ssosync-tmp-";
 
 /// The file a path finally names, following symlinks (even dangling ones, whose
@@ -199,6 +201,15 @@ fn stage_with_mode_by(
 }
 
 impl StagedFile {
+    /// The temp file's stamp: the target's after the rename (but for the
+    /// status-change time the rename sets).
+    pub fn stamp(&self) -> Result<Stamp> {
+        Stamp::of_path(&self.temp)
+            .ok()
+            .flatten()
+            .ok_or_else(|| anyhow!("cannot check {}", self.temp.display()))
+    }
+
     /// Renames the temp file over the target and syncs the folder.
     pub fn commit(self) -> Result<()> {
         std::fs::rename(&self.temp, &self.target).with_context(|| {

@@ -8,11 +8,13 @@ mod home;
 mod oracle;
 mod reliability;
 mod scripted_portal;
+mod tls;
 
 pub use home::*;
 pub use oracle::*;
 pub use reliability::*;
 pub use scripted_portal::*;
+pub use tls::*;
 
 /// Says that a test skipped part of its work, where `cargo test` shows it: the
 /// test harness captures `eprintln!` of passing tests, not writes to stderr. On

@@ -584,6 +584,93 @@ fn a_sign_in_nobody_finishes_times_out() {
     assert!(!home.path(&token_rel("corp")).exists());
 }
 
+/// A local client that sends a byte every 4 s and never finishes its request.
+fn slow_client(port: u16, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    std::thread::spawn(move || {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+            return;
+        };
+        for byte in b"GET /oauth/callback?code=slow".iter().cycle() {
+            if stop.load(std::sync::atomic::Ordering::SeqCst) || stream.write_all(&[*byte]).is_err()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(4));
+        }
+    });
+}
+
+fn redirect_port(url: &str) -> u16 {
+    let redirect = query_param(url, "redirect_uri").unwrap();
+    redirect
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|r| r.strip_suffix("/oauth/callback"))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Found by hand: one slow local client (a byte every 4 s) held
+/// `login --timeout 5s` for 32 s and kept the browser's redirect waiting behind
+/// it. Each connection is read on its own, within min(5 s, the time left).
+#[test]
+fn a_slow_local_client_keeps_neither_the_redirect_nor_the_login_waiting() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let home = signed_out();
+    let mut running = Running::start(
+        &home,
+        &[
+            "login",
+            "--sso-session",
+            "corp",
+            "--no-browser",
+            "--no-sync",
+        ],
+    );
+    let url = running.authorize_url();
+    let port = redirect_port(&url);
+    for _ in 0..3 {
+        slow_client(port, stop.clone());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let callback = authorize(&url);
+    let started = Instant::now();
+    assert_eq!(http_get(&callback).status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the redirect waited {:?} behind slow clients",
+        started.elapsed()
+    );
+    let run = running.finish();
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // Nobody redirects, a slow client keeps trickling: --timeout still holds.
+    let home = signed_out();
+    let started = Instant::now();
+    let mut running = Running::start(
+        &home,
+        &[
+            "login",
+            "--sso-session",
+            "corp",
+            "--no-browser",
+            "--timeout",
+            "5s",
+        ],
+    );
+    let port = redirect_port(&running.authorize_url());
+    slow_client(port, stop.clone());
+    let run = running.finish();
+    let took = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("was not finished within 5s"), "{run:?}");
+    assert!(
+        took < Duration::from_secs(8),
+        "login --timeout 5s took {took:?}"
+    );
+}
+
 #[test]
 fn a_busy_redirect_port_is_a_clear_error() {
     let home = signed_out();

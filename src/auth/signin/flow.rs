@@ -14,6 +14,7 @@ use super::options::{SignInError, SignInOptions};
 use super::{browser, loopback, pkce};
 use crate::auth::oidc::{self, Grant, GrantError, IssuedToken, Registration};
 use crate::auth::registration::{self, ClientSpec};
+use crate::aws::clients::OidcClient;
 use crate::config::environment::Environment;
 use crate::config::sign_in::SignInTarget;
 use crate::secret::Secret;
@@ -37,7 +38,7 @@ pub struct Login<'a> {
     pub options: &'a SignInOptions,
     pub env: &'a Environment,
     pub runtime: &'a Runtime,
-    pub client: aws_sdk_ssooidc::Client,
+    pub client: OidcClient,
 }
 
 impl Login<'_> {
@@ -104,7 +105,7 @@ impl Login<'_> {
         let verifier = pkce::verifier().map_err(SignInError::Other)?;
         let state = pkce::state().map_err(SignInError::Other)?;
         let url = pkce::authorize_url(
-            &pkce::oidc_endpoint(self.env, self.target.sign_in.region()),
+            &pkce::oidc_endpoint(&self.client.route),
             &registration.client_id,
             &redirect_uri,
             &state,
@@ -160,29 +161,18 @@ impl Login<'_> {
         state: &str,
         deadline: Instant,
     ) -> Result<(Secret, TcpStream), Failure> {
-        listener
-            .set_nonblocking(true)
+        let mut incoming = loopback::Incoming::new(listener)
             .context("cannot set up the redirect listener")
             .map_err(SignInError::Other)?;
         loop {
-            if Instant::now() >= deadline {
-                return Err(self.timed_out());
-            }
-            let mut stream = match listener.accept() {
-                Ok((stream, _)) => stream,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    std::thread::sleep(Duration::from_millis(50));
-                    continue;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            let (mut stream, request) = match incoming.next(deadline) {
+                Ok(Some(next)) => next,
+                Ok(None) => return Err(self.timed_out()),
                 Err(e) => {
                     return Err(
                         SignInError::Other(anyhow!("the redirect listener failed: {e}")).into(),
                     );
                 }
-            };
-            let Some(request) = loopback::read_request(&mut stream) else {
-                continue;
             };
             let Some(params) = loopback::callback_params(&request) else {
                 loopback::reply(

@@ -75,8 +75,15 @@ pub fn sign_in(
         return Ok(token.expires_at);
     }
 
+    let clients = ClientFactory::new(
+        ClientSettings::from_env(env, REQUEST_TIMEOUT).trusting(env, target.ca_bundle_paths()),
+    )?;
+    if !options.quiet {
+        for notice in clients.notices() {
+            eprintln!("ssosync: note: {notice}");
+        }
+    }
     let runtime = clients::runtime()?;
-    let clients = ClientFactory::new(ClientSettings::from_env(env, REQUEST_TIMEOUT));
     let login = Login {
         target,
         options,

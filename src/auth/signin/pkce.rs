@@ -7,7 +7,7 @@ use anyhow::{Result, anyhow};
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::config::environment::Environment;
+use crate::aws::network::Route;
 use crate::secret::Secret;
 
 /// PKCE code verifier length and alphabet (RFC 7636 unreserved characters).
@@ -21,12 +21,11 @@ const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Where the browser goes to sign in: SSO-OIDC's authorize endpoint, or the
-/// endpoint override (`AWS_ENDPOINT_URL_SSO_OIDC`, `AWS_ENDPOINT_URL`).
-pub fn oidc_endpoint(env: &Environment, region: &str) -> String {
-    env.endpoint("SSO_OIDC")
-        .map(|url| url.trim_end_matches('/').to_string())
-        .unwrap_or_else(|| format!("https://oidc.{region}.amazonaws.com"))
+/// Where the browser goes to sign in: SSO-OIDC's endpoint for the region as the
+/// SDK resolves it (so every partition: `oidc.cn-north-1.amazonaws.com.cn`), or
+/// the endpoint override the OIDC client uses.
+pub fn oidc_endpoint(route: &Route) -> String {
+    route.endpoint.url.trim_end_matches('/').to_string()
 }
 
 /// The authorize URL, with the parameters in the order the AWS CLI sends them.
@@ -130,6 +129,28 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(a, b);
         assert!(a.bytes().all(|c| UNRESERVED.contains(&c)));
+    }
+
+    #[test]
+    fn the_sign_in_page_is_in_the_regions_partition() {
+        use crate::aws::endpoints::{Endpoint, Service, default_url};
+        for (region, host) in [
+            ("eu-west-1", "oidc.eu-west-1.amazonaws.com"),
+            ("cn-north-1", "oidc.cn-north-1.amazonaws.com.cn"),
+            ("us-gov-west-1", "oidc.us-gov-west-1.amazonaws.com"),
+        ] {
+            let route = Route {
+                service: Service::SsoOidc,
+                endpoint: Endpoint::parse(&default_url(Service::SsoOidc, region)).unwrap(),
+                proxy: None,
+                timeout: std::time::Duration::from_secs(10),
+            };
+            let url = authorize_url(&oidc_endpoint(&route), "cid", "r", "s", &[], "c");
+            assert!(
+                url.starts_with(&format!("https://{host}/authorize?response_type=code")),
+                "{region}: {url}"
+            );
+        }
     }
 
     #[test]
