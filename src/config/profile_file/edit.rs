@@ -8,13 +8,14 @@ use super::index::name_hash;
 use super::syntax::{Key, LineKind, WHITESPACE, trim_start_ws, trim_ws};
 
 impl ProfileFile {
-    /// The line ending new lines should use: the file's first one, else `\n`.
+    /// The line ending new lines should use: the file's first one, else the
+    /// platform's (`\r\n` on Windows, where Notepad and the AWS CLI write it).
     fn preferred_eol(&self) -> Eol {
         self.lines
             .iter()
             .map(|l| l.eol)
             .find(|e| *e != Eol::None)
-            .unwrap_or(Eol::Lf)
+            .unwrap_or(Eol::NATIVE)
     }
 
     /// Moves the headers after line `line` by `delta` lines (lines were inserted
@@ -302,9 +303,22 @@ mod tests {
         file.append_section("b", &[("x", "1")]);
         assert_eq!(file.render(), "[a]\nk = v\n\n[b]\nx = 1\n");
 
+        // A new file takes the platform's line ending; an existing one keeps its own.
         let mut file = ProfileFile::empty();
         file.append_section("b", &[("x", "1")]);
-        assert_eq!(file.render(), "[b]\nx = 1\n");
+        let nl = if cfg!(windows) { "\r\n" } else { "\n" };
+        assert_eq!(file.render(), format!("[b]{nl}x = 1{nl}"));
+        let mut file = ProfileFile::parse("[a]").unwrap();
+        file.append_section("b", &[("x", "1")]);
+        assert_eq!(file.render(), format!("[a]{nl}{nl}[b]{nl}x = 1{nl}"));
+        for nl in ["\n", "\r\n"] {
+            let mut file = ProfileFile::parse(&format!("[a]{nl}k = v")).unwrap();
+            file.append_section("b", &[("x", "1")]);
+            assert_eq!(
+                file.render(),
+                format!("[a]{nl}k = v{nl}{nl}[b]{nl}x = 1{nl}")
+            );
+        }
     }
 
     #[test]
