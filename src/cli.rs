@@ -157,13 +157,23 @@ pub enum ExportFormat {
     Json,
 }
 
+impl ExportFormat {
+    /// The default: the platform's own shell.
+    pub const NATIVE: ExportFormat = if cfg!(windows) {
+        ExportFormat::Powershell
+    } else {
+        ExportFormat::Env
+    };
+}
+
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The profile (default: $AWS_PROFILE, else `default`).
     #[arg(short, long = "profile", value_name = "PROFILE")]
     pub profile: Option<String>,
 
-    #[arg(long, value_enum, default_value_t = ExportFormat::Env)]
+    /// The syntax to print (default: powershell on Windows, env elsewhere).
+    #[arg(long, value_enum, default_value_t = ExportFormat::NATIVE, hide_default_value = true)]
     pub format: ExportFormat,
 
     /// Do not write fetched credentials into the credentials file.

@@ -118,7 +118,7 @@ pub fn write_cached(path: &Path, spec: &ClientSpec, registration: &Registration)
     map.insert("region".into(), spec.region.into());
     let text = serde_json::to_string(&map).context("cannot encode the client registration")?;
     crate::store::safe_write::ensure_parent(path)?;
-    crate::store::safe_write::stage_with_mode(path, &text, 0o600)?.commit()
+    crate::store::safe_write::stage_private(path, &text)?.commit()
 }
 
 /// Forgets a registration the service no longer accepts.
@@ -183,11 +183,15 @@ mod tests {
             expires_at: expires,
         };
         write_cached(&path, &spec, &registration).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        // Modes are Unix's; on Windows the file has its folder's ACL.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
         let before = expires - chrono::Duration::hours(1);
         let read = read_cached(&path, before).unwrap();
         assert_eq!(read.client_id, "id");

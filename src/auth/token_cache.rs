@@ -153,7 +153,7 @@ pub fn write_refreshed(path: &Path, refreshed: &RefreshedToken) -> anyhow::Resul
     }
     let text = serde_json::to_string(&map).context("cannot encode the token")?;
     // Token files hold secrets: 0600 whatever mode they had, as the CLI creates them.
-    crate::store::safe_write::stage_with_mode(path, &text, 0o600)?.commit()
+    crate::store::safe_write::stage_private(path, &text)?.commit()
 }
 
 /// Writes the token a login got as `path`, replacing any older file: the fields the
@@ -188,7 +188,7 @@ pub fn write_login(
     }
     let text = serde_json::to_string(&map).context("cannot encode the token")?;
     crate::store::safe_write::ensure_parent(path)?;
-    crate::store::safe_write::stage_with_mode(path, &text, 0o600)?.commit()
+    crate::store::safe_write::stage_private(path, &text)?.commit()
 }
 
 fn scan_dir(dir: &Path) -> (Vec<CachedToken>, Vec<String>) {

@@ -115,7 +115,7 @@ fn background(args: &PromptArgs, env: &Environment, files: &PromptFiles) {
     match line {
         Some(line) if said(files).as_deref() != Some(line.as_str()) => {
             remember(files, &line);
-            let _ = safe_write::stage_with_mode(&files.notice, &format!("{line}\n"), 0o600)
+            let _ = safe_write::stage_private(&files.notice, &format!("{line}\n"))
                 .and_then(|staged| staged.commit());
         }
         Some(_) => {}

@@ -130,9 +130,9 @@ pub fn run(args: &WatchArgs, env: &Environment) -> Result<Exit, Fatal> {
     }
 }
 
-/// A channel that receives once SIGINT or SIGTERM arrives.
+/// A channel that receives once the user asks `watch` to stop: SIGINT or SIGTERM
+/// on Unix, Ctrl-C or Ctrl-Break on Windows.
 fn stop_signal() -> Result<mpsc::Receiver<()>, Fatal> {
-    use tokio::signal::unix::{SignalKind, signal};
     let (tx, rx) = mpsc::channel();
     let (ready_tx, ready_rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -144,28 +144,16 @@ fn stop_signal() -> Result<mpsc::Receiver<()>, Fatal> {
             }
         };
         runtime.block_on(async move {
-            let (mut int, mut term) = match (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            ) {
-                (Ok(i), Ok(t)) => (i, t),
-                (Err(e), _) | (_, Err(e)) => {
-                    let _ = ready_tx.send(Err(e.to_string()));
-                    return;
+            match stop_requested() {
+                Ok(stop) => {
+                    let _ = ready_tx.send(Ok(()));
+                    stop.await;
+                    let _ = tx.send(());
                 }
-            };
-            let _ = ready_tx.send(Ok(()));
-            let tx2 = tx.clone();
-            let a = tokio::spawn(async move {
-                int.recv().await;
-                let _ = tx2.send(());
-            });
-            let b = tokio::spawn(async move {
-                term.recv().await;
-                let _ = tx.send(());
-            });
-            let _ = a.await;
-            let _ = b.await;
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                }
+            }
         });
     });
     match ready_rx.recv() {
@@ -175,4 +163,34 @@ fn stop_signal() -> Result<mpsc::Receiver<()>, Fatal> {
         ))),
         Err(_) => Err(Fatal::Other(anyhow::anyhow!("cannot listen for signals"))),
     }
+}
+
+/// Listens for SIGINT and SIGTERM (inside the runtime); the future ends at the first.
+#[cfg(unix)]
+fn stop_requested() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(std::future::poll_fn(move |cx| {
+        if int.poll_recv(cx).is_ready() || term.poll_recv(cx).is_ready() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    }))
+}
+
+/// Listens for Ctrl-C and Ctrl-Break (inside the runtime); the future ends at the first.
+#[cfg(windows)]
+fn stop_requested() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::windows::{ctrl_break, ctrl_c};
+    let mut c = ctrl_c()?;
+    let mut brk = ctrl_break()?;
+    Ok(std::future::poll_fn(move |cx| {
+        if c.poll_recv(cx).is_ready() || brk.poll_recv(cx).is_ready() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    }))
 }

@@ -71,22 +71,40 @@ impl Environment {
         self.expand(path).unwrap_or_else(|_| PathBuf::from(path))
     }
 
+    /// The user's home, where `.aws` lives: `$HOME` on Unix; on Windows
+    /// `%USERPROFILE%` (then `%HOMEDRIVE%%HOMEPATH%`, then `$HOME`), the folder
+    /// the AWS CLI uses there.
     pub fn home(&self) -> Result<PathBuf> {
-        self.var("HOME")
-            .map(PathBuf::from)
+        self.home_for(Platform::CURRENT)
             .or_else(std::env::home_dir)
-            .ok_or_else(|| anyhow!("cannot find the home directory; set HOME"))
+            .ok_or_else(|| {
+                anyhow!(
+                    "cannot find the home directory; set {}",
+                    if cfg!(windows) { "USERPROFILE" } else { "HOME" }
+                )
+            })
     }
 
-    /// `~` and `~/x` resolve from `$HOME`, as the SDKs do.
+    fn home_for(&self, platform: Platform) -> Option<PathBuf> {
+        if platform == Platform::Windows {
+            if let Some(profile) = self.var("USERPROFILE") {
+                return Some(PathBuf::from(profile));
+            }
+            if let (Some(drive), Some(path)) = (self.var("HOMEDRIVE"), self.var("HOMEPATH")) {
+                return Some(PathBuf::from(format!("{drive}{path}")));
+            }
+        }
+        self.var("HOME").map(PathBuf::from)
+    }
+
+    /// `~`, `~/x` (and on Windows `~\x`) resolve from the home, as the AWS CLI's
+    /// `expanduser` does.
     fn expand(&self, path: &str) -> Result<PathBuf> {
-        if path == "~" {
-            return self.home();
+        match tilde_rest(path, Platform::CURRENT) {
+            Some("") => self.home(),
+            Some(rest) => Ok(self.home()?.join(rest)),
+            None => Ok(PathBuf::from(path)),
         }
-        if let Some(rest) = path.strip_prefix("~/") {
-            return Ok(self.home()?.join(rest));
-        }
-        Ok(PathBuf::from(path))
     }
 
     pub fn config_path(&self) -> Result<PathBuf> {
@@ -134,12 +152,18 @@ impl Environment {
         })
     }
 
-    /// A path for messages: `~/.aws/credentials` rather than `/home/me/.aws/credentials`.
+    /// A path for messages: `~/.aws/credentials` rather than
+    /// `/home/me/.aws/credentials` (on Windows `~\.aws\credentials`).
     pub fn display_path(&self, path: &Path) -> String {
         if let Ok(home) = self.home()
             && let Ok(rest) = path.strip_prefix(&home)
         {
-            return format!("~/{}", rest.display());
+            let mut shown = String::from("~");
+            for part in rest {
+                shown.push(std::path::MAIN_SEPARATOR);
+                shown.push_str(&part.to_string_lossy());
+            }
+            return shown;
         }
         path.display().to_string()
     }
@@ -149,6 +173,36 @@ impl Environment {
     pub fn no_color(&self) -> bool {
         self.var("NO_COLOR").is_some()
     }
+}
+
+/// Whose rules a path follows: only Windows takes `\\` as a separator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Platform {
+    Unix,
+    Windows,
+}
+
+impl Platform {
+    const CURRENT: Platform = if cfg!(windows) {
+        Platform::Windows
+    } else {
+        Platform::Unix
+    };
+}
+
+/// What follows a leading `~` that means the home: `Some("")` for `~` alone,
+/// `Some(rest)` for `~/rest` (or `~\rest` on Windows), `None` for anything else
+/// (`~bob/x` and `x/~` are left as they are).
+fn tilde_rest(path: &str, platform: Platform) -> Option<&str> {
+    let rest = path.strip_prefix('~')?;
+    if rest.is_empty() {
+        return Some("");
+    }
+    rest.strip_prefix('/').or_else(|| {
+        (platform == Platform::Windows)
+            .then(|| rest.strip_prefix('\\'))
+            .flatten()
+    })
 }
 
 /// Reads a file that may not exist yet.
@@ -166,7 +220,9 @@ pub fn read_optional(path: &Path, shown: &str) -> Result<Option<String>> {
     }
     match read_regular_file(path) {
         Ok(bytes) => decode_text(bytes, shown).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        // Windows reports a file in the way of a folder (`notafolder\\x`) as
+        // "path not found" where Unix says "not a directory": not a missing file.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !under_a_file(path) => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read {shown}")),
     }
 }
@@ -186,6 +242,15 @@ pub fn decode_text(bytes: Vec<u8>, shown: &str) -> Result<String> {
     })
 }
 
+/// Whether the nearest existing folder above `path` is in fact a file.
+fn under_a_file(path: &Path) -> bool {
+    path.ancestors()
+        .skip(1)
+        .filter(|a| !a.as_os_str().is_empty())
+        .find_map(|a| std::fs::metadata(a).ok())
+        .is_some_and(|meta| !meta.is_dir())
+}
+
 /// Reads a file only if it is a regular file (after symlinks): a FIFO would block
 /// the read forever, and a device or socket is nothing ssosync should parse or replace.
 pub fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
@@ -202,4 +267,67 @@ pub fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
         ));
     }
     std::fs::read(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leading_tilde_means_the_home_as_the_aws_cli_reads_it() {
+        for platform in [Platform::Unix, Platform::Windows] {
+            assert_eq!(tilde_rest("~", platform), Some(""));
+            assert_eq!(tilde_rest("~/.aws/x", platform), Some(".aws/x"));
+            assert_eq!(tilde_rest("~bob/x", platform), None);
+            assert_eq!(tilde_rest("/tmp/~/x", platform), None);
+            assert_eq!(tilde_rest("C:\\x", platform), None);
+        }
+        assert_eq!(tilde_rest("~\\.aws\\x", Platform::Windows), Some(".aws\\x"));
+        // On Unix a backslash is part of a file name: `~\\x` is a file named so.
+        assert_eq!(tilde_rest("~\\.aws", Platform::Unix), None);
+    }
+
+    #[test]
+    fn the_home_is_userprofile_on_windows_and_home_elsewhere() {
+        let env = Environment::from_vars([
+            ("HOME", "/home/me"),
+            ("USERPROFILE", "C:\\Users\\me"),
+            ("HOMEDRIVE", "D:"),
+            ("HOMEPATH", "\\me"),
+        ]);
+        assert_eq!(env.home_for(Platform::Unix), Some("/home/me".into()));
+        assert_eq!(
+            env.home_for(Platform::Windows),
+            Some("C:\\Users\\me".into())
+        );
+        let env = Environment::from_vars([("HOMEDRIVE", "D:"), ("HOMEPATH", "\\me")]);
+        assert_eq!(env.home_for(Platform::Windows), Some("D:\\me".into()));
+        assert_eq!(env.home_for(Platform::Unix), None);
+        let env = Environment::from_vars([("HOME", "/c/Users/me"), ("USERPROFILE", "")]);
+        assert_eq!(env.home_for(Platform::Windows), Some("/c/Users/me".into()));
+    }
+
+    #[test]
+    fn paths_come_from_the_variables_with_the_tilde_expanded() {
+        let home = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+        let root = std::env::temp_dir().join("me");
+        let env = Environment::from_vars([
+            (home, root.to_string_lossy().into_owned()),
+            ("AWS_CONFIG_FILE", "~/custom/config".to_string()),
+        ]);
+        assert_eq!(env.config_path().unwrap(), root.join("custom/config"));
+        assert_eq!(
+            env.credentials_path().unwrap(),
+            root.join(".aws").join("credentials")
+        );
+        let sep = std::path::MAIN_SEPARATOR;
+        assert_eq!(
+            env.display_path(&env.credentials_path().unwrap()),
+            format!("~{sep}.aws{sep}credentials")
+        );
+        assert_eq!(
+            env.display_path(&env.config_path().unwrap()),
+            format!("~{sep}custom{sep}config")
+        );
+    }
 }

@@ -171,7 +171,7 @@ impl Ledger {
             ));
         }
         safe_write::remove_stale_temp_files(&path);
-        safe_write::stage_with_mode(&path, &self.render(), 0o600)?.commit()
+        safe_write::stage_private(&path, &self.render())?.commit()
     }
 }
 

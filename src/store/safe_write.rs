@@ -5,12 +5,17 @@
 //! (`.NAME.ssosync.lock`), because the rename swaps the target's inode; it is never
 //! deleted, so two processes can never hold locks on different inodes.
 //!
+//! Windows: no mode bits (a new file takes the ACL of its folder, which in the
+//! user's profile is the user's own, as the AWS CLI relies on) and no folder fsync
+//! (NTFS journals the rename). A rename over a file another program holds open (an
+//! editor, a backup or virus scanner) is refused there, so it is tried again for a
+//! while ([`RENAME_PATIENCE`]) before the write fails with the file unchanged.
+//!
 //! Hand-written rather than `tempfile`: its `persist` is a bare rename (no fsync of
 //! the file or the folder) and replaces a symlink instead of writing through it.
 
-use std::fs::{File, OpenOptions, Permissions};
+use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -62,15 +67,12 @@ fn sibling(target: &Path, prefix: &str, suffix: &str) -> Result<PathBuf> {
     Ok(target.with_file_name(format!("{prefix}{name}{suffix}")))
 }
 
-/// Creates the target's folder (0700) when missing.
+/// Creates the target's folder (0700 on Unix) when missing.
 pub fn ensure_parent(target: &Path) -> Result<()> {
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.exists()
     {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
+        private::create_folder(dir)
             .with_context(|| format!("cannot create folder {}", dir.display()))?;
     }
     Ok(())
@@ -80,11 +82,7 @@ pub fn ensure_parent(target: &Path) -> Result<()> {
 pub fn lock(target: &Path, wait: Duration) -> Result<FileLock> {
     ensure_parent(target)?;
     let path = sibling(target, ".", ".ssosync.lock")?;
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
+    let file = private::options(OpenOptions::new().create(true).truncate(false).write(true))
         .open(&path)
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
     let start = Instant::now();
@@ -150,29 +148,24 @@ pub fn stage_by(
     target: &Path,
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<StagedFile> {
-    let mode = match std::fs::metadata(target) {
-        Ok(meta) => meta.permissions().mode() & 0o7777,
-        Err(_) => 0o600,
-    };
-    stage_with_mode_by(target, mode, write)
+    stage_as(target, private::Access::LikeTarget, write)
 }
 
-/// As [`stage`], with the file's mode given (token caches are always 0600).
-pub fn stage_with_mode(target: &Path, contents: &str, mode: u32) -> Result<StagedFile> {
-    stage_with_mode_by(target, mode, &mut |out| out.write_all(contents.as_bytes()))
+/// As [`stage`], but private whatever the target's mode (token caches hold secrets).
+pub fn stage_private(target: &Path, contents: &str) -> Result<StagedFile> {
+    stage_as(target, private::Access::Private, &mut |out| {
+        out.write_all(contents.as_bytes())
+    })
 }
 
-fn stage_with_mode_by(
+fn stage_as(
     target: &Path,
-    mode: u32,
+    access: private::Access,
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<StagedFile> {
     let temp = sibling(target, ".", &format!("{TEMP_MARKER}{}", std::process::id()))?;
     let result = (|| -> Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
+        let mut file = private::options(OpenOptions::new().write(true).create_new(true))
             .open(&temp)
             .with_context(|| {
                 format!("cannot create a temp file in {}", dir_of(target).display())
@@ -182,10 +175,8 @@ fn stage_with_mode_by(
             .and_then(|()| buffered.flush())
             .with_context(|| format!("cannot write {}", temp.display()))?;
         drop(buffered);
-        if mode != 0o600 {
-            file.set_permissions(Permissions::from_mode(mode))
-                .with_context(|| format!("cannot set permissions on {}", temp.display()))?;
-        }
+        private::set_access(&file, target, access)
+            .with_context(|| format!("cannot set permissions on {}", temp.display()))?;
         file.sync_all()
             .with_context(|| format!("cannot sync {} to disk", temp.display()))?;
         Ok(())
@@ -210,21 +201,149 @@ impl StagedFile {
             .ok_or_else(|| anyhow!("cannot check {}", self.temp.display()))
     }
 
-    /// Renames the temp file over the target and syncs the folder.
+    /// Renames the temp file over the target and syncs the folder. A target that
+    /// another program holds open is tried again for up to [`RENAME_PATIENCE`];
+    /// when the rename fails the target is as it was and the temp file is gone.
     pub fn commit(self) -> Result<()> {
-        std::fs::rename(&self.temp, &self.target).with_context(|| {
+        let renamed = retry_while_busy(RENAME_PATIENCE, held_open, || {
+            std::fs::rename(&self.temp, &self.target)
+        });
+        if let Err(e) = renamed {
             let _ = std::fs::remove_file(&self.temp);
-            format!("cannot replace {}", self.target.display())
-        })?;
-        let dir = dir_of(&self.target);
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .with_context(|| format!("cannot sync folder {}", dir.display()))?;
-        Ok(())
+            let target = self.target.display();
+            if held_open(&e) {
+                bail!(
+                    "cannot replace {target}: another program keeps it open ({e}); close it \
+                     (an editor, or wait for a backup or virus scan) and run ssosync again; \
+                     the file was not changed"
+                );
+            }
+            return Err(e).with_context(|| format!("cannot replace {target}"));
+        }
+        sync_folder(&dir_of(&self.target))
     }
 
     pub fn discard(self) {
         let _ = std::fs::remove_file(&self.temp);
+    }
+}
+
+/// How long a rename over a file held open by another program is tried again.
+pub const RENAME_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Runs `op` until it succeeds, fails for a reason `busy` does not accept, or
+/// `patience` has passed since the first try, waiting 10 ms (doubling up to
+/// 100 ms) between tries. The last error is returned.
+fn retry_while_busy<T>(
+    patience: Duration,
+    busy: impl Fn(&std::io::Error) -> bool,
+    mut op: impl FnMut() -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    let deadline = Instant::now() + patience;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match op() {
+            Err(e) if busy(&e) && Instant::now() < deadline => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                std::thread::sleep(pause.min(left));
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether a rename failed because another program has the target open without
+/// sharing it for deletion: a sharing violation (32), a lock violation (33), a
+/// mapped file (1224), or the access denied (5) that a pending delete or a
+/// scanner's handle gives. Never on Unix, where a rename replaces open files.
+#[cfg(windows)]
+fn held_open(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(5 | 32 | 33 | 1224))
+}
+
+/// Whether a rename failed because another program has the target open: never
+/// on Unix, where a rename replaces a file that is open.
+#[cfg(not(windows))]
+fn held_open(_: &std::io::Error) -> bool {
+    false
+}
+
+/// Makes the rename durable: fsync the folder that holds the new name.
+#[cfg(unix)]
+fn sync_folder(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync folder {}", dir.display()))
+}
+
+/// Windows cannot fsync a folder (opening one for that is access denied);
+/// NTFS journals the rename itself.
+#[cfg(not(unix))]
+fn sync_folder(_: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// Who may read what ssosync creates: on Unix the owner only (0600 files, 0700
+/// folders), a replaced file keeping its own mode; on Windows a new file takes
+/// the ACL of its folder (in the profile, the user's own), as the AWS CLI's do.
+mod private {
+    use std::fs::{File, OpenOptions};
+    use std::path::Path;
+
+    /// The permissions a staged file gets.
+    #[derive(Clone, Copy)]
+    pub enum Access {
+        /// The owner's only, whatever the target had (token caches).
+        Private,
+        /// The target's own when it exists, else the owner's only.
+        LikeTarget,
+    }
+
+    #[cfg(unix)]
+    pub fn create_folder(dir: &Path) -> std::io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+    }
+
+    #[cfg(not(unix))]
+    pub fn create_folder(dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)
+    }
+
+    /// `options` creating the file 0600.
+    #[cfg(unix)]
+    pub fn options(options: &mut OpenOptions) -> &mut OpenOptions {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600)
+    }
+
+    #[cfg(not(unix))]
+    pub fn options(options: &mut OpenOptions) -> &mut OpenOptions {
+        options
+    }
+
+    /// Gives `file` (created by [`options`]) the mode `access` asks for.
+    #[cfg(unix)]
+    pub fn set_access(file: &File, target: &Path, access: Access) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match (access, std::fs::metadata(target)) {
+            (Access::LikeTarget, Ok(meta)) => meta.permissions().mode() & 0o7777,
+            _ => 0o600,
+        };
+        if mode == 0o600 {
+            return Ok(());
+        }
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+    }
+
+    /// Nothing to do: the file already has its folder's ACL.
+    #[cfg(not(unix))]
+    pub fn set_access(_: &File, _: &Path, _: Access) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -239,8 +358,13 @@ fn dir_of(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    /// Modes and symlinks: Unix only (Windows has no modes, and its symlinks need
+    /// a privilege a normal user lacks).
+    #[cfg(unix)]
     #[test]
     fn replaces_atomically_keeping_mode_and_following_symlinks() {
+        use std::fs::Permissions;
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let real = dir.path().join("real");
         std::fs::write(&real, "old").unwrap();
@@ -263,10 +387,19 @@ mod tests {
             std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
             0o640
         );
+        // Token caches are private whatever mode the file had.
+        stage_private(&target, "secret").unwrap().commit().unwrap();
+        assert_eq!(
+            std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
+    /// Modes and symlinks: Unix only, as above.
+    #[cfg(unix)]
     #[test]
     fn new_files_are_private_and_loops_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("sub").join("credentials");
         ensure_parent(&target).unwrap();
@@ -296,11 +429,122 @@ mod tests {
     }
 
     #[test]
+    fn a_staged_file_replaces_the_target_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("sub").join("credentials");
+        ensure_parent(&target).unwrap();
+        let _lock = lock(&target, Duration::from_secs(1)).unwrap();
+        stage(&target, "one").unwrap().commit().unwrap();
+        stage(&target, "two").unwrap().commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "two");
+        stage(&target, "three").unwrap().discard();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "two");
+        let names: Vec<String> = std::fs::read_dir(target.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.contains(TEMP_MARKER)), "{names:?}");
+    }
+
+    #[test]
     fn a_second_lock_waits_then_gives_up() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("f");
         let _held = lock(&target, Duration::from_secs(1)).unwrap();
         let err = lock(&target, Duration::from_millis(50)).err().unwrap();
         assert!(err.to_string().contains("another ssosync"));
+    }
+
+    fn busy() -> std::io::Error {
+        std::io::Error::other("busy")
+    }
+
+    fn is_busy(e: &std::io::Error) -> bool {
+        e.to_string() == "busy"
+    }
+
+    #[test]
+    fn a_busy_rename_is_tried_again_until_it_succeeds() {
+        let mut tries = 0;
+        let result = retry_while_busy(Duration::from_secs(5), is_busy, || {
+            tries += 1;
+            if tries < 4 { Err(busy()) } else { Ok(tries) }
+        });
+        assert_eq!(result.unwrap(), 4);
+    }
+
+    #[test]
+    fn a_rename_that_stays_busy_gives_up_after_its_patience() {
+        let started = Instant::now();
+        let mut tries = 0;
+        let result: std::io::Result<()> =
+            retry_while_busy(Duration::from_millis(300), is_busy, || {
+                tries += 1;
+                Err(busy())
+            });
+        let took = started.elapsed();
+        assert!(is_busy(&result.unwrap_err()));
+        assert!(took >= Duration::from_millis(300), "{took:?}");
+        assert!(took < Duration::from_secs(3), "{took:?}");
+        // Backing off: 10, 20, 40, 80, 100, 50 ms (the rest), not a busy loop.
+        assert!((4..=10).contains(&tries), "{tries} tries");
+    }
+
+    #[test]
+    fn another_failure_is_not_tried_again() {
+        let mut tries = 0;
+        let result: std::io::Result<()> = retry_while_busy(Duration::from_secs(5), is_busy, || {
+            tries += 1;
+            Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+        });
+        assert_eq!(result.unwrap_err().kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(tries, 1);
+    }
+
+    /// A file held open without delete sharing, as a virus scanner or an editor
+    /// holds it: Windows refuses the rename, so ssosync waits and then gives up.
+    #[cfg(windows)]
+    #[test]
+    fn a_target_held_open_by_another_program_is_waited_for_then_left_alone() {
+        use std::os::windows::fs::OpenOptionsExt;
+        const FILE_SHARE_READ: u32 = 1;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("credentials");
+        std::fs::write(&target, "old").unwrap();
+        let hold = || {
+            OpenOptions::new()
+                .read(true)
+                .share_mode(FILE_SHARE_READ)
+                .open(&target)
+                .unwrap()
+        };
+
+        // Released after a moment: the write goes through.
+        let held = hold();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(700));
+            drop(held);
+        });
+        stage(&target, "new").unwrap().commit().unwrap();
+        release.join().unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+
+        // Held for good: a clear error after the patience, the file unchanged.
+        let _held = hold();
+        let started = Instant::now();
+        let err = stage(&target, "newer").unwrap().commit().unwrap_err();
+        assert!(started.elapsed() >= RENAME_PATIENCE);
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("another program keeps it open"),
+            "{message}"
+        );
+        assert!(message.contains("the file was not changed"), "{message}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["credentials"]);
     }
 }

@@ -2,7 +2,6 @@
 //! (`CONFIG`, cached tokens), a fake portal granting its roles, and `Run`, the
 //! outcome of one `ssosync` invocation.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -78,6 +77,26 @@ impl std::fmt::Debug for Run {
     }
 }
 
+/// `text` with its `~/…` paths as ssosync shows them on this platform: on
+/// Windows with backslashes (`~\.aws\config`), elsewhere as they are.
+pub fn shown(text: &str) -> String {
+    if !cfg!(windows) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_path = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '~' && chars.peek() == Some(&'/') {
+            in_path = true;
+        } else if c.is_whitespace() || c == '`' {
+            in_path = false;
+        }
+        out.push(if in_path && c == '/' { '\\' } else { c });
+    }
+    out
+}
+
 pub fn sha1_hex(s: &str) -> String {
     sha1_smol::Sha1::from(s).hexdigest()
 }
@@ -129,7 +148,10 @@ impl Home {
         self.read(".aws/credentials")
     }
 
+    /// A file's permission bits (Unix only: Windows has ACLs, not modes).
+    #[cfg(unix)]
     pub fn mode(&self, rel: &str) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
         std::fs::metadata(self.path(rel))
             .unwrap()
             .permissions()
@@ -175,11 +197,29 @@ impl Home {
         cmd.args(args)
             .env_clear()
             .env("HOME", self.dir.path())
+            // Where Windows programs (and the AWS CLI there) find the home.
+            .env("USERPROFILE", self.dir.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("AWS_ENDPOINT_URL_SSO", self.portal.url())
             .env("AWS_ENDPOINT_URL_SSO_OIDC", self.portal.url())
             .env("AWS_ENDPOINT_URL_STS", self.portal.url())
             .env("TZ", "UTC");
+        // A Windows program cannot open a socket without SystemRoot; the rest is
+        // what any Windows process expects to find.
+        #[cfg(windows)]
+        for k in [
+            "SystemRoot",
+            "windir",
+            "SystemDrive",
+            "TEMP",
+            "TMP",
+            "PATHEXT",
+            "ComSpec",
+        ] {
+            if let Some(v) = std::env::var_os(k) {
+                cmd.env(k, v);
+            }
+        }
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }

@@ -8,7 +8,6 @@
 //! below, named in the manifest, for whoever fixes it.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -17,7 +16,7 @@ use ssosync::profile_file::ProfileFile;
 
 use crate::common::{
     Home, Reply, Run, ScriptedPortal, TOKEN, in_one_hour_ms, role_credentials_body, run_bounded,
-    sdk_profiles, sha1_hex, snapshot_tree,
+    sdk_profiles, sha1_hex, shown, snapshot_tree,
 };
 
 const HANG_LIMIT: Duration = Duration::from_secs(20);
@@ -76,14 +75,18 @@ fn cache_rel() -> String {
 }
 
 /// Whether this process runs as root, where permission bits do not stop reads.
+#[cfg(unix)]
 fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
+#[cfg(unix)]
 const NOBODY: u32 = 65534;
 
 /// Runs as `nobody` when we are root, so that chmod 000 and read-only folders
 /// mean what they mean for a user; the home is handed to that user first.
+#[cfg(unix)]
 fn unprivileged(home: &Home, cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
     if !is_root() {
@@ -93,6 +96,32 @@ fn unprivileged(home: &Home, cmd: &mut Command) {
         std::os::unix::fs::lchown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
     }
     cmd.uid(NOBODY).gid(NOBODY);
+}
+
+/// Windows: the read-only attribute is the only "permission" a case sets, and it
+/// binds every user.
+#[cfg(not(unix))]
+fn unprivileged(_: &Home, _: &mut Command) {}
+
+/// Lets the temp home be removed after a case that took permissions away.
+fn give_back_permissions(home: &Home) {
+    for path in walk(home.dir.path()) {
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            continue;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700));
+        }
+        #[cfg(not(unix))]
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let mut permissions = meta.permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            permissions.set_readonly(false);
+            let _ = std::fs::set_permissions(&path, permissions);
+        }
+    }
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -126,7 +155,7 @@ fn check(case: &Case, home: &Home, before: &BTreeMap<PathBuf, Vec<u8>>, run: Opt
     assert_eq!(run.code, case.exit, "{name}: exit code: {run:?}");
     for needle in &case.needles {
         assert!(
-            run.stderr.contains(needle.as_str()),
+            run.stderr.contains(&shown(needle)),
             "{name}: stderr lacks {needle:?}: {run:?}"
         );
     }
@@ -351,6 +380,59 @@ fn run_generated(case: &Case) -> bool {
             std::fs::remove_file(home.path(&cache_rel())).unwrap();
             std::fs::create_dir(home.path(&cache_rel())).unwrap();
         }
+        "credentials-parent-is-a-file" => {
+            home.write("notadir", "I am a file\n");
+            home.env("AWS_SHARED_CREDENTIALS_FILE", "~/notadir/credentials");
+        }
+        "credentials-read-only-file" => {
+            home.write(".aws/credentials", "# I made this read-only on purpose\n[personal]\nnote = keep\n");
+            let path = home.path(".aws/credentials");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+            }
+            // Windows: the read-only attribute.
+            #[cfg(not(unix))]
+            {
+                let mut permissions = std::fs::metadata(&path).unwrap().permissions();
+                permissions.set_readonly(true);
+                std::fs::set_permissions(&path, permissions).unwrap();
+            }
+            privileged = false;
+        }
+        _ => match unix_only_input(case, &home) {
+            Prepared::Run { privileged: p } => privileged = p,
+            Prepared::Finished(ran) => return ran,
+        },
+    }
+    let mut cmd = home.command(&[]);
+    if !privileged {
+        unprivileged(&home, &mut cmd);
+    }
+    run_case_in(case, &home, cmd);
+    // Let the temp home be removed even when the tests do not run as root.
+    give_back_permissions(&home);
+    true
+}
+
+/// A generated input that only Unix can make, ready to run or already done.
+enum Prepared {
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Run { privileged: bool },
+    /// Ran (true) or skipped here (false) by its own means.
+    Finished(bool),
+}
+
+/// The inputs only Unix can make: symlinks (Windows' need a privilege a normal
+/// user lacks), modes (chmod 000, a 0500 folder), FIFOs, device nodes and a
+/// full tmpfs.
+#[cfg(unix)]
+fn unix_only_input(case: &Case, home: &Home) -> Prepared {
+    use std::os::unix::fs::PermissionsExt;
+    let name = case.name.as_str();
+    let mut privileged = true;
+    match name {
         "config-symlink-loop" => {
             std::fs::remove_file(home.path(".aws/config")).unwrap();
             std::os::unix::fs::symlink("config", home.path(".aws/config")).unwrap();
@@ -361,7 +443,11 @@ fn run_generated(case: &Case) -> bool {
         }
         "credentials-symlink-chain-45" => {
             for i in 0..45 {
-                let next = if i == 44 { "real".to_string() } else { format!("link{}", i + 1) };
+                let next = if i == 44 {
+                    "real".to_string()
+                } else {
+                    format!("link{}", i + 1)
+                };
                 std::os::unix::fs::symlink(&next, home.path(&format!(".aws/link{i}"))).unwrap();
             }
             std::os::unix::fs::symlink("link0", home.path(".aws/credentials")).unwrap();
@@ -371,18 +457,20 @@ fn run_generated(case: &Case) -> bool {
             std::os::unix::fs::symlink("../somedir", home.path(".aws/credentials")).unwrap();
         }
         "credentials-dangling-symlink" => {
-            std::os::unix::fs::symlink("../dotfiles/aws-credentials", home.path(".aws/credentials"))
-                .unwrap();
+            std::os::unix::fs::symlink(
+                "../dotfiles/aws-credentials",
+                home.path(".aws/credentials"),
+            )
+            .unwrap();
             std::fs::create_dir(home.path("dotfiles")).unwrap();
         }
         "token-symlink-loop" => {
             std::fs::remove_file(home.path(&cache_rel())).unwrap();
-            std::os::unix::fs::symlink(format!("{}.json", sha1_hex("corp")), home.path(&cache_rel()))
-                .unwrap();
-        }
-        "credentials-parent-is-a-file" => {
-            home.write("notadir", "I am a file\n");
-            home.env("AWS_SHARED_CREDENTIALS_FILE", "~/notadir/credentials");
+            std::os::unix::fs::symlink(
+                format!("{}.json", sha1_hex("corp")),
+                home.path(&cache_rel()),
+            )
+            .unwrap();
         }
         "config-unreadable" | "credentials-unreadable" | "token-unreadable" => {
             let rel = match name {
@@ -406,15 +494,6 @@ fn run_generated(case: &Case) -> bool {
                 .unwrap();
             privileged = false;
         }
-        "credentials-read-only-file" => {
-            home.write(".aws/credentials", "# I made this read-only on purpose\n[personal]\nnote = keep\n");
-            std::fs::set_permissions(
-                home.path(".aws/credentials"),
-                std::fs::Permissions::from_mode(0o400),
-            )
-            .unwrap();
-            privileged = false;
-        }
         "config-fifo" | "credentials-fifo" | "token-fifo" | "token-folder-fifo" => {
             let rel = match name {
                 "config-fifo" => ".aws/config".to_string(),
@@ -429,7 +508,7 @@ fn run_generated(case: &Case) -> bool {
             let made = Command::new("mkfifo").arg(home.path(&rel)).status();
             if !made.is_ok_and(|s| s.success()) {
                 eprintln!("hostile: {name} skipped: mkfifo does not work here");
-                return false;
+                return Prepared::Finished(false);
             }
         }
         "credentials-char-device" => {
@@ -441,28 +520,44 @@ fn run_generated(case: &Case) -> bool {
                 .status();
             if !made.is_ok_and(|s| s.success()) {
                 eprintln!("hostile: {name} skipped: mknod needs root and a permissive sandbox");
-                return false;
+                return Prepared::Finished(false);
             }
         }
-        "credentials-full-disk" => return run_full_disk(case, &home),
+        "credentials-full-disk" => return Prepared::Finished(run_full_disk(case, home)),
         other => panic!("no generator for {other}"),
     }
-    let mut cmd = home.command(&[]);
-    if !privileged {
-        unprivileged(&home, &mut cmd);
-    }
-    run_case_in(case, &home, cmd);
-    // Let the temp home be removed even when the tests do not run as root.
-    for path in walk(home.dir.path()) {
-        if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700));
-        }
-    }
-    true
+    Prepared::Run { privileged }
+}
+
+/// On Windows those inputs are skipped, each with its reason.
+#[cfg(not(unix))]
+fn unix_only_input(case: &Case, _: &Home) -> Prepared {
+    let name = case.name.as_str();
+    let reason = [
+        (
+            "symlink",
+            "symlinks need a privilege a normal Windows user lacks",
+        ),
+        ("unreadable", "chmod 000 is a Unix mode"),
+        (
+            "read-only-folder",
+            "a Windows folder's read-only attribute does not stop writes",
+        ),
+        ("fifo", "FIFOs are Unix's"),
+        ("char-device", "device nodes are Unix's"),
+        ("full-disk", "a full tmpfs needs Linux mount namespaces"),
+    ]
+    .into_iter()
+    .find(|(part, _)| name.contains(part))
+    .map(|(_, reason)| reason)
+    .unwrap_or_else(|| panic!("no generator for {name}"));
+    eprintln!("hostile: {name} skipped on Windows: {reason}");
+    Prepared::Finished(false)
 }
 
 /// The credentials file on a full tmpfs, inside a private mount namespace (so
 /// nothing stays mounted, whatever happens): the write fails, the file is kept.
+#[cfg(unix)]
 fn run_full_disk(case: &Case, home: &Home) -> bool {
     let original = "# on a full disk\n[personal]\nnote = keep\n".repeat(200);
     home.write("original", &original);
@@ -512,7 +607,7 @@ ls -A "$MNT" >"$OUT/listing""#,
     assert_eq!(run.code, case.exit, "{name}: {run:?}");
     for needle in &case.needles {
         assert!(
-            run.stderr.contains(needle.as_str()),
+            run.stderr.contains(&shown(needle)),
             "{name}: lacks {needle:?}: {run:?}"
         );
     }
@@ -591,7 +686,7 @@ fn run_portal_case(case: &Case) {
     assert_eq!(run.code, case.exit, "{name}: {run:?}");
     for needle in &case.needles {
         assert!(
-            run.stderr.contains(needle.as_str()),
+            run.stderr.contains(&shown(needle)),
             "{name}: lacks {needle:?}: {run:?}"
         );
     }

@@ -7,7 +7,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -59,6 +58,7 @@ fn assert_no_secrets(home: &Home, run: &Run) {
 /// token the fake issued last.
 fn assert_login_token(home: &Home, identifier: &str, start_url: &str, region: &str) {
     let rel = token_rel(identifier);
+    #[cfg(unix)]
     assert_eq!(home.mode(&rel), 0o600);
     let token = read_json(home, &rel);
     let keys: Vec<&str> = token.keys().map(String::as_str).collect();
@@ -345,6 +345,7 @@ fn device_flow_polls_through_pending_and_slow_down_then_writes_the_token_and_syn
         .collect();
     assert_eq!(cached.len(), 1, "{cached:?}");
     let rel = format!(".aws/sso/cache/{}", cached[0]);
+    #[cfg(unix)]
     assert_eq!(home.mode(&rel), 0o600);
     assert!(!read_json(&home, &rel).contains_key("accessToken"));
 
@@ -684,7 +685,9 @@ fn a_busy_redirect_port_is_a_clear_error() {
 
 /// A `BROWSER` that does what a person's browser would: follow the link (and
 /// its redirect), with curl, or Python when curl is missing.
-fn browser_script(home: &Home) -> String {
+#[cfg(unix)]
+fn browser_script(home: &mut Home) -> String {
+    use std::os::unix::fs::PermissionsExt;
     let path = home.path("browser.sh");
     std::fs::write(
         &path,
@@ -698,10 +701,27 @@ fn browser_script(home: &Home) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// On Windows (where a shell script cannot be a program), the fake portal's
+/// `fake-browser.exe`, built beside ssosync.exe: it notes the URL in
+/// `opened.txt` and follows it and its redirect, as the script does.
+#[cfg(windows)]
+fn browser_script(home: &mut Home) -> String {
+    let exe =
+        std::path::Path::new(env!("CARGO_BIN_EXE_ssosync")).with_file_name("fake-browser.exe");
+    assert!(
+        exe.exists(),
+        "{} is missing: build the fake portal's binaries too (cargo test --workspace)",
+        exe.display()
+    );
+    let log = home.path("opened.txt").display().to_string();
+    home.env("FAKE_BROWSER_LOG", &log);
+    exe.display().to_string()
+}
+
 #[test]
 fn the_browser_command_comes_from_browser_for_both_flows() {
     let mut home = signed_out();
-    let browser = browser_script(&home);
+    let browser = browser_script(&mut home);
     home.env("BROWSER", &browser);
     let run = home.run(&["login", "--timeout", "60s", "--no-sync"]);
     assert_eq!(run.code, 0, "{run:?}");

@@ -2,8 +2,7 @@
 //! `-vv` (our logs plus the AWS SDK's debug logs), in `--json` and `--dry-run`
 //! output, and on every error path we can provoke.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::{
     Home, Reply, Run, ScriptedPortal, TOKEN, assert_no_secret_in, in_one_hour_ms, in_secs,
@@ -244,6 +243,7 @@ fn refreshing_a_token_prints_none_of_its_secrets() {
 }
 
 /// Every process in /proc whose parent is `pid`.
+#[cfg(unix)]
 fn children_of(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -265,8 +265,13 @@ fn children_of(pid: u32) -> Vec<u32> {
     out
 }
 
+/// Reads argv, environment and children from /proc (Unix: a Windows pid has no
+/// /proc entry, and under Wine /proc is the Linux host's).
+#[cfg(unix)]
 #[test]
 fn no_secret_is_ever_on_a_command_line() {
+    use std::process::Stdio;
+    use std::time::Instant;
     // The tests hand secrets over in files and the environment, never in argv.
     let own: String = std::env::args().collect::<Vec<_>>().join(" ");
     assert!(!own.contains(TOKEN));
@@ -304,7 +309,8 @@ fn no_secret_is_ever_on_a_command_line() {
     }
     assert!(child.wait().unwrap().success());
     assert!(looks > 10, "looked only {looks} times");
-    // What was written is private: the credentials file and its lock.
+    // What was written is private: the credentials file and its lock (a Unix mode).
+    #[cfg(unix)]
     assert_eq!(home.mode(".aws/.credentials.ssosync.lock"), 0o600);
     assert!(home.read(".aws/.credentials.ssosync.lock").is_empty());
 }

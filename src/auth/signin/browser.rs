@@ -8,7 +8,10 @@ use crate::aws::endpoints::Endpoint;
 use crate::config::environment::Environment;
 
 /// Opens `url` with `$BROWSER` (a command; the URL is its one argument), else
-/// the desktop's opener. The URL was printed already, so a failure only says so.
+/// the desktop's opener (the `open` crate: xdg-open and its fallbacks, WSL's
+/// Windows side, macOS `open`, on Windows PowerShell's Start-Process with the URL
+/// in an environment variable, then explorer.exe). The URL was printed already,
+/// so a failure only says so.
 pub fn open(env: &Environment, url: &str) {
     if !may_open(url) {
         eprintln!(
@@ -17,12 +20,26 @@ pub fn open(env: &Environment, url: &str) {
         );
         return;
     }
-    let default = if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
+    let url = url.to_string();
+    let Some(program) = env.var("BROWSER").map(str::to_string) else {
+        // In the background: a launcher may take a moment, and the sign-in waits anyway.
+        std::thread::spawn(move || {
+            if let Err(e) = open::that_detached(&url) {
+                // The crate's own messages repeat the whole URL, printed already.
+                let why = match (e.raw_os_error(), e.kind()) {
+                    (Some(_), _) => e.to_string(),
+                    (None, std::io::ErrorKind::NotFound) => {
+                        "no opener such as xdg-open is installed".to_string()
+                    }
+                    (None, _) => "the desktop's opener failed".to_string(),
+                };
+                eprintln!(
+                    "ssosync: cannot open a browser ({why}); set BROWSER, or open the URL above yourself"
+                );
+            }
+        });
+        return;
     };
-    let program = env.var("BROWSER").unwrap_or(default).to_string();
     let child = std::process::Command::new(&program)
         .arg(url)
         .stdin(std::process::Stdio::null())

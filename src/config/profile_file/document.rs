@@ -37,6 +37,9 @@ pub(super) enum Eol {
 }
 
 impl Eol {
+    /// What a new file gets: CRLF on Windows, LF elsewhere.
+    pub(super) const NATIVE: Eol = if cfg!(windows) { Eol::CrLf } else { Eol::Lf };
+
     fn as_str(self) -> &'static str {
         match self {
             Eol::Lf => "\n",

@@ -8,13 +8,14 @@ use super::index::name_hash;
 use super::syntax::{Key, LineKind, WHITESPACE, key_text, trim_start_ws, trim_ws};
 
 impl ProfileFile {
-    /// The line ending new lines should use: the file's first one, else `\n`.
+    /// The line ending new lines should use: the file's first one, else the
+    /// platform's (`\r\n` on Windows, where Notepad and the AWS CLI write it).
     fn preferred_eol(&self) -> Eol {
         self.lines
             .iter()
             .map(|l| l.eol)
             .find(|e| *e != Eol::None)
-            .unwrap_or(Eol::Lf)
+            .unwrap_or(Eol::NATIVE)
     }
 
     /// Moves the headers after line `line` by `delta` lines (lines were inserted

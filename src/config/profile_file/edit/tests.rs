@@ -53,6 +53,23 @@ fn appends_new_sections_with_one_blank_line() {
     file.append_section("b", &[("x", "1")]);
     assert_eq!(file.render(), "[a]\nk = v\n\n[b]\nx = 1\n");
 
+    // A new file takes the platform's line ending; an existing one keeps its own.
+    let mut file = ProfileFile::empty();
+    file.append_section("b", &[("x", "1")]);
+    let nl = if cfg!(windows) { "\r\n" } else { "\n" };
+    assert_eq!(file.render(), format!("[b]{nl}x = 1{nl}"));
+    let mut file = ProfileFile::parse("[a]").unwrap();
+    file.append_section("b", &[("x", "1")]);
+    assert_eq!(file.render(), format!("[a]{nl}{nl}[b]{nl}x = 1{nl}"));
+    for nl in ["\n", "\r\n"] {
+        let mut file = ProfileFile::parse(&format!("[a]{nl}k = v")).unwrap();
+        file.append_section("b", &[("x", "1")]);
+        assert_eq!(
+            file.render(),
+            format!("[a]{nl}k = v{nl}{nl}[b]{nl}x = 1{nl}")
+        );
+    }
+
     let mut file = ProfileFile::empty();
     file.append_section("b", &[("x", "1")]);
     assert_eq!(file.render(), "[b]\nx = 1\n");
