@@ -109,8 +109,9 @@ bin_path=$(fill "$(binstall "$host" bin-dir)" "$host" "" "")
 [[ -x $unpacked/$bin_path ]] || fail "binstall's bin-dir $bin_path is not in the archive"
 win=x86_64-pc-windows-msvc
 win_url=$(fill "$(binstall $win pkg-url)" $win .exe "$(suffix_of "$(binstall $win pkg-fmt)")")
-"$dist" plan --output-format=json 2>/dev/null | grep -qF "\"ssosync-$win.zip\"" ||
-    fail "dist plans no ssosync-$win.zip"
+# Captured first: `grep -q` would close the pipe early, and pipefail would fail dist.
+plan_json=$("$dist" plan --output-format=json 2>/dev/null)
+grep -qF "\"ssosync-$win.zip\"" <<<"$plan_json" || fail "dist plans no ssosync-$win.zip"
 [[ $win_url == "$repo/releases/download/v$version/ssosync-$win.zip" ]] || fail "binstall's URL for $win is $win_url"
 # dist's zips have no top folder: the binary is at the root.
 [[ $(fill "$(binstall $win bin-dir)" $win .exe "") == ssosync.exe ]] || fail "binstall's bin-dir for $win"
