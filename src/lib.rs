@@ -15,6 +15,7 @@ mod exit;
 mod logging;
 mod options;
 mod progress;
+mod quote;
 mod secret;
 mod store;
 mod timefmt;

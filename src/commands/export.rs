@@ -16,6 +16,7 @@ use crate::exit::{Exit, Fatal};
 use crate::logging;
 use crate::options;
 use crate::progress::Progress;
+use crate::quote;
 use crate::store::apply::UserFile;
 use crate::store::credentials::CredentialsFile;
 use crate::timefmt::format_utc;
@@ -155,10 +156,10 @@ pub fn render(format: ExportFormat, creds: &RoleCredentials, region: Option<&str
     }
     vars.iter()
         .map(|(k, v)| match format {
-            ExportFormat::Env => format!("export {k}={}\n", posix_quote(v)),
-            ExportFormat::EnvNoExport => format!("{k}={}\n", posix_quote(v)),
-            ExportFormat::Fish => format!("set -gx {k} {}\n", fish_quote(v)),
-            ExportFormat::Powershell => format!("$Env:{k} = '{}'\n", v.replace('\'', "''")),
+            ExportFormat::Env => format!("export {k}={}\n", quote::posix(v)),
+            ExportFormat::EnvNoExport => format!("{k}={}\n", quote::posix(v)),
+            ExportFormat::Fish => format!("set -gx {k} {}\n", quote::fish(v)),
+            ExportFormat::Powershell => format!("$Env:{k} = {}\n", quote::powershell(v)),
             ExportFormat::WindowsCmd => format!("set \"{k}={v}\"\n"),
             // docker --env-file and most dotenv readers take the rest of the line as is.
             ExportFormat::Dotenv => format!("{k}={v}\n"),
@@ -166,16 +167,6 @@ pub fn render(format: ExportFormat, creds: &RoleCredentials, region: Option<&str
             ExportFormat::Json => String::new(),
         })
         .collect()
-}
-
-/// Single quotes, with `'` written as `'\''`: nothing inside is special to sh.
-fn posix_quote(v: &str) -> String {
-    format!("'{}'", v.replace('\'', r"'\''"))
-}
-
-/// fish single quotes: only `\` and `'` need a backslash.
-fn fish_quote(v: &str) -> String {
-    format!("'{}'", v.replace('\\', r"\\").replace('\'', r"\'"))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::cli::{HookArgs, HookShell};
 use crate::commands::prompt::PromptFiles;
 use crate::config::environment::Environment;
 use crate::exit::{Exit, Fatal};
+use crate::quote;
 
 pub fn run(args: &HookArgs, env: &Environment) -> Result<Exit, Fatal> {
     let files = PromptFiles::new(env)?;
@@ -54,7 +55,7 @@ case ";${{PROMPT_COMMAND:-}};" in
   *) PROMPT_COMMAND="__ssosync_hook${{PROMPT_COMMAND:+;$PROMPT_COMMAND}}" ;;
 esac
 "#,
-            notice = sh_quote(notice)
+            notice = quote::posix(notice)
         ),
         HookShell::Zsh => format!(
             r#"# ssosync prompt hook (zsh): keeps SSO credentials fresh without stalling the
@@ -74,7 +75,7 @@ __ssosync_hook() {{
 autoload -Uz add-zsh-hook
 add-zsh-hook precmd __ssosync_hook
 "#,
-            notice = sh_quote(notice)
+            notice = quote::posix(notice)
         ),
         HookShell::Fish => format!(
             r#"# ssosync prompt hook (fish): keeps SSO credentials fresh without stalling the
@@ -93,28 +94,7 @@ function __ssosync_hook --on-event fish_prompt
     end
 end
 "#,
-            notice = fish_quote(notice)
+            notice = quote::fish(notice)
         ),
-    }
-}
-
-/// A single-quoted word for bash and zsh.
-fn sh_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
-/// A single-quoted word for fish (`\\` and `\'` are its only escapes there).
-fn fish_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\\', r"\\").replace('\'', r"\'"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_are_quoted_for_each_shell() {
-        assert_eq!(sh_quote("/h/it's/x"), r"'/h/it'\''s/x'");
-        assert_eq!(fish_quote(r"/h/it's\x"), r"'/h/it\'s\\x'");
     }
 }

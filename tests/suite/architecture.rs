@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// Top-level modules, lowest layer first; a module may use only lower layers
 /// (and its own folder). Keep in step with ARCHITECTURE.md.
 const LAYERS: &[&[&str]] = &[
-    &["secret", "timefmt", "exit", "logging", "progress"],
+    &["secret", "timefmt", "exit", "logging", "progress", "quote"],
     &["config"],
     &["aws"],
     &["store"],
