@@ -4,9 +4,12 @@
 //! the code here, so a change to one without the other fails.
 
 use std::path::Path;
+#[cfg(unix)]
 use std::process::Command;
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 use crate::common::skip;
 
 fn root() -> &'static Path {
@@ -18,6 +21,7 @@ fn read(rel: &str) -> String {
 }
 
 /// The body of the fenced block in `doc` that contains the line `marker`.
+#[cfg(unix)]
 fn fenced_block(doc: &str, marker: &str) -> String {
     let mut blocks = doc.split("\n```").skip(1).step_by(2);
     let block = blocks
@@ -27,6 +31,7 @@ fn fenced_block(doc: &str, marker: &str) -> String {
     block.split_once('\n').unwrap().1.to_string() + "\n"
 }
 
+#[cfg(unix)]
 fn installed(program: &str, arg: &str) -> bool {
     Command::new(program)
         .arg(arg)
@@ -35,7 +40,9 @@ fn installed(program: &str, arg: &str) -> bool {
 }
 
 /// A home with `~/.cargo/bin/ssosync` (the binary under test), where the README
-/// says `cargo install` puts it.
+/// says `cargo install` puts it. The systemd unit and the launchd agent are
+/// Unix files: their tests are Unix-only.
+#[cfg(unix)]
 fn home_with_binary() -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
     let bin = home.path().join(".cargo/bin");
@@ -44,6 +51,7 @@ fn home_with_binary() -> tempfile::TempDir {
     home
 }
 
+#[cfg(unix)]
 #[test]
 fn the_readmes_systemd_unit_passes_systemd_analyze_verify() {
     if !installed("systemd-analyze", "--version") {
@@ -89,6 +97,7 @@ fn the_readmes_systemd_unit_passes_systemd_analyze_verify() {
     assert!(!ok && stderr.contains("is not executable"), "{stderr}");
 }
 
+#[cfg(unix)]
 #[test]
 fn the_readmes_launchd_agent_is_a_plist_that_starts_watch() {
     let python = std::env::var("SSOSYNC_PYTHON").unwrap_or_else(|_| "python3".into());

@@ -85,7 +85,9 @@ fn leaves_only_a_hidden_lock_file_and_cleans_stale_temp_files() {
             "sso"
         ]
     );
-    // The ledger of what ssosync wrote is as private as the file it describes.
+    // The ledger of what ssosync wrote is as private as the file it describes
+    // (Windows: its folder's ACL, as the credentials file).
+    #[cfg(unix)]
     assert_eq!(home.mode(".aws/.credentials.ssosync.json"), 0o600);
 }
 

@@ -154,6 +154,7 @@ fn every_duration_option_takes_the_same_forms() {
     }
 }
 
+#[cfg(unix)]
 fn warning_lines(run: &Run) -> Vec<&str> {
     run.stderr
         .lines()

@@ -3,7 +3,6 @@
 //! never over a profile it does not own, pruned only when everything was listed,
 //! paced under the portal's rate limit, and read back by the Rust SDK's parser.
 
-use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -164,21 +163,30 @@ fn a_second_run_writes_nothing() {
     );
     let after = std::fs::metadata(&path).unwrap();
     assert_eq!(home.read(".aws/config"), text);
-    assert_eq!(after.ino(), before.ino(), "the file was replaced");
-    assert_eq!(after.mtime_nsec(), before.mtime_nsec());
-    assert_eq!(after.mtime(), before.mtime());
+    assert_eq!(after.modified().unwrap(), before.modified().unwrap());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(after.ino(), before.ino(), "the file was replaced");
+    }
     let human = home.run(&["populate"]);
     assert!(human.stdout.contains("nothing to write"), "{human:?}");
     // Nothing to write: a read-only config is no obstacle.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let mut read_only = after.permissions();
+    read_only.set_readonly(true);
+    std::fs::set_permissions(&path, read_only).unwrap();
     let run = home.run(&["populate"]);
     assert_eq!(run.code, 0, "{run:?}");
     // With something to write, the read-only file is refused, untouched.
     home.portal.grant("777777777777", "Dev");
     let run = home.run(&["populate"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("chmod u+w"), "{run:?}");
+    let fix = if cfg!(windows) {
+        "read-only attribute"
+    } else {
+        "chmod u+w"
+    };
+    assert!(run.stderr.contains(fix), "{run:?}");
     assert_eq!(home.read(".aws/config"), text);
 }
 

@@ -4,11 +4,14 @@
 //! names AWS_CA_BUNDLE; with AWS_CA_BUNDLE or the profile's `ca_bundle`, it
 //! syncs. The no-op path never loads the system trust store.
 
+#[cfg(unix)]
 use std::time::Duration;
 
 use fake_portal::FakePortal;
 
-use crate::common::{CONFIG, Home, TOKEN, TestCa, run_bounded, test_ca};
+#[cfg(unix)]
+use crate::common::run_bounded;
+use crate::common::{CONFIG, Home, TOKEN, TestCa, test_ca};
 
 /// A home whose portal (and SSO-OIDC) is the HTTPS fake, granting dev and prod.
 fn tls_home(ca: &TestCa) -> (Home, FakePortal) {
