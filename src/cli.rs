@@ -219,6 +219,9 @@ pub enum HookShell {
     Bash,
     Zsh,
     Fish,
+    /// Windows PowerShell 5.1 and PowerShell 7 (`pwsh`) on any platform.
+    #[value(alias = "pwsh")]
+    Powershell,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,11 @@
 //! The bash snippet uses only what bash 3.2 (macOS's) has: `$EPOCHSECONDS`
 //! when set (bash 5), else `date +%s`; `[ ]` and `$(( ))`, no `printf -v`,
 //! `[[ -v ]]`, `${x,,}` or arrays.
+//!
+//! The PowerShell snippet wraps the `prompt` function there is (once, however
+//! often it is loaded), calls it first so that it sees the user's `$?`, and
+//! puts `$LASTEXITCODE` back after ssosync ran. Only what Windows PowerShell 5.1
+//! and PowerShell 7 on every platform both have.
 
 use std::time::Duration;
 
@@ -95,6 +100,36 @@ function __ssosync_hook --on-event fish_prompt
 end
 "#,
             notice = quote::fish(notice)
+        ),
+        HookShell::Powershell => format!(
+            r#"# ssosync prompt hook (PowerShell): keeps SSO credentials fresh without stalling
+# the prompt. At most every {every}s a check that needs no network; a sync that needs
+# it runs in the background, and what you must do shows once at a later prompt.
+$global:__ssosync_notice = {notice}
+$global:__ssosync_exe = Get-Command -Name ssosync -CommandType Application -ErrorAction SilentlyContinue |
+    Select-Object -First 1 -ExpandProperty Source
+if (-not (Test-Path -LiteralPath Variable:global:__ssosync_inner)) {{
+    $global:__ssosync_inner = $function:prompt
+    $global:__ssosync_last = [long]0
+}}
+function global:prompt {{
+    $text = if ($global:__ssosync_inner) {{ & $global:__ssosync_inner }} else {{ 'PS> ' }}
+    $code = $global:LASTEXITCODE
+    if ($global:__ssosync_exe) {{
+        if (Test-Path -LiteralPath $global:__ssosync_notice) {{
+            $null = & $global:__ssosync_exe prompt --show
+        }}
+        $now = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+        if ($now - $global:__ssosync_last -ge {every}) {{
+            $global:__ssosync_last = $now
+            $null = & $global:__ssosync_exe prompt --timeout {timeout}
+        }}
+    }}
+    $global:LASTEXITCODE = $code
+    $text
+}}
+"#,
+            notice = quote::powershell(notice)
         ),
     }
 }

@@ -157,9 +157,33 @@ fn detach(command: &mut Command) {
 
 /// No console and a process group of its own (DETACHED_PROCESS,
 /// CREATE_NEW_PROCESS_GROUP), so a PowerShell prompt does not wait or show it.
+///
+/// Windows gives a child every inheritable handle this process has, not only
+/// the stdio it was told to use: the pipes this process was started with (a
+/// PowerShell prompt or a status-line tool reading its output) would stay open
+/// in the background sync, and the reader would wait for it to end. So this
+/// process's own stdio handles stop being inheritable first; it goes on using
+/// them, and nothing else it starts needs them.
 #[cfg(windows)]
+#[allow(unsafe_code)]
 fn detach(command: &mut Command) {
+    use std::os::windows::io::AsRawHandle;
     use std::os::windows::process::CommandExt;
+    use windows_sys::Win32::Foundation::{HANDLE_FLAG_INHERIT, SetHandleInformation};
+    let handles = [
+        std::io::stdin().as_raw_handle(),
+        std::io::stdout().as_raw_handle(),
+        std::io::stderr().as_raw_handle(),
+    ];
+    for handle in handles.into_iter().filter(|h| !h.is_null()) {
+        // SAFETY: the handle is this process's own standard handle, open for
+        // its whole life; the call changes only its inherit flag, and a handle
+        // that is not valid makes it fail, which is ignored (then there is
+        // nothing to hold open).
+        unsafe {
+            SetHandleInformation(handle, HANDLE_FLAG_INHERIT, 0);
+        }
+    }
     command.creation_flags(0x0000_0008 | 0x0000_0200);
 }
 

@@ -2,13 +2,22 @@
 //! the no-network check; a sync that needs the network runs detached), what the
 //! user must do shows once at a later prompt, and the bash snippet is bash 3.2
 //! (macOS) syntax. zsh and fish come from Debian's packages (.ci/run installs
-//! them); without them, outside CI, their tests say they skipped.
+//! them); without them, outside CI, their tests say they skipped. PowerShell is
+//! not packaged here: its snippet is parsed by tree-sitter's PowerShell grammar
+//! (`interop_powershell.rs`), and what it runs, `ssosync prompt` with
+//! its output read through a pipe, is tested on every platform (under Wine too).
+//! The real-shell tests are `#[cfg(unix)]`: the Windows build under Wine has no
+//! Unix shell to start.
 
+#[cfg(unix)]
 use std::io::Write;
+#[cfg(unix)]
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::{Home, Run, TOKEN, in_secs};
+#[cfg(unix)]
+use crate::common::Run;
+use crate::common::{Home, TOKEN, in_secs};
 
 /// dev and prod of one session only: every profile can be synced.
 const SMALL_CONFIG: &str = "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n\
@@ -23,6 +32,7 @@ fn small_home() -> Home {
 
 /// Whether `program` is installed; outside CI a missing one skips the test
 /// visibly, in CI it fails it.
+#[cfg(unix)]
 fn have(program: &str) -> bool {
     let found = std::process::Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
@@ -43,6 +53,7 @@ fn have(program: &str) -> bool {
 
 /// Runs `program args` with `script` on stdin, in the home's environment, the
 /// ssosync under test first on PATH.
+#[cfg(unix)]
 fn shell(home: &Home, program: &str, args: &[&str], script: &str) -> Run {
     let cmd = home.command(&[]);
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_ssosync"))
@@ -78,6 +89,7 @@ fn shell(home: &Home, program: &str, args: &[&str], script: &str) -> Run {
 }
 
 /// What a script printed on stderr after `--- NAME` and before the next marker.
+#[cfg(unix)]
 fn after_marker<'a>(run: &'a Run, name: &str) -> Vec<&'a str> {
     let mut lines = run.stderr.lines();
     for line in lines.by_ref() {
@@ -88,6 +100,7 @@ fn after_marker<'a>(run: &'a Run, name: &str) -> Vec<&'a str> {
     lines.take_while(|l| !l.starts_with("--- ")).collect()
 }
 
+#[cfg(unix)]
 fn took_us(run: &Run) -> u64 {
     let line = run
         .stdout
@@ -105,6 +118,7 @@ fn took_us(run: &Run) -> u64 {
 /// The portal hangs (every answer 30 s late): the first prompt returns at once,
 /// the background sync gives up on its own (3 × `--timeout 1s`), and the next
 /// prompt shows why, once, in one line.
+#[cfg(unix)]
 fn hanging_portal_case(program: &str, args: &[&str], script: &str) {
     if !have(program) {
         return;
@@ -141,6 +155,7 @@ fn hanging_portal_case(program: &str, args: &[&str], script: &str) {
     assert!(!home.path(".aws/credentials").exists());
 }
 
+#[cfg(unix)]
 #[test]
 fn bash_hook_never_stalls_a_prompt() {
     hanging_portal_case(
@@ -159,6 +174,7 @@ fn bash_hook_never_stalls_a_prompt() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn zsh_hook_never_stalls_a_prompt() {
     hanging_portal_case(
@@ -178,6 +194,7 @@ fn zsh_hook_never_stalls_a_prompt() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn fish_hook_never_stalls_a_prompt() {
     hanging_portal_case(
@@ -200,6 +217,7 @@ fn fish_hook_never_stalls_a_prompt() {
 /// The background sync writes the entries; a login the user must do is said
 /// once, however many background syncs meet it, and again after it was fixed
 /// and broke anew. The hook keeps `$?` for the user's prompt.
+#[cfg(unix)]
 #[test]
 fn the_hook_syncs_in_the_background_and_says_a_needed_login_once() {
     let home = small_home();
@@ -307,6 +325,7 @@ fn no_network_says_what_a_sync_would_need_without_asking_anyone() {
 
 /// Constructs bash 3.2 (macOS's) does not have, each with the version that
 /// brought it: the snippet must use none of them.
+#[cfg(unix)]
 const NOT_IN_BASH_3_2: &[(&str, &str)] = &[
     ("%(", "printf's %(...)T, bash 4.2"),
     ("declare -A", "associative arrays, bash 4.0"),
@@ -335,6 +354,7 @@ const NOT_IN_BASH_3_2: &[(&str, &str)] = &[
 
 /// Each construct of [`NOT_IN_BASH_3_2`] in `script`, and `$EPOCHSECONDS`
 /// (bash 5.0) unless only as `${EPOCHSECONDS:-}` with a fallback.
+#[cfg(unix)]
 fn bash_4_only(script: &str) -> Vec<&'static str> {
     let mut found: Vec<&str> = NOT_IN_BASH_3_2
         .iter()
@@ -349,6 +369,7 @@ fn bash_4_only(script: &str) -> Vec<&'static str> {
     found
 }
 
+#[cfg(unix)]
 #[test]
 fn the_bash_hook_is_bash_3_2_and_posix_mode_syntax() {
     // The check can fail: the old snippet (`printf -v now '%(%s)T' -1`) fails it.
@@ -393,4 +414,52 @@ fn the_bash_hook_is_bash_3_2_and_posix_mode_syntax() {
             "{clock:?}: the interval clock is the wall clock: {run:?}"
         );
     }
+}
+
+/// What the PowerShell hook runs, as it runs it: `ssosync prompt` with its
+/// output read through a pipe. With the portal hanging, it returns while the
+/// background sync is still waiting (the background sync must not hold the
+/// pipe open: on Windows a child inherits every inheritable handle, not just
+/// its stdio), the notice comes later, and `prompt --show` says it once.
+#[test]
+fn the_prompt_check_returns_before_the_background_sync_it_starts() {
+    let home = small_home();
+    home.portal.set_latency(Duration::from_secs(30));
+    let started = std::time::Instant::now();
+    let run = home.run(&["prompt", "--timeout", "1s"]);
+    let returned = started.elapsed();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        (run.stdout.as_str(), run.stderr.as_str()),
+        ("", ""),
+        "{run:?}"
+    );
+    let notice = home.path(".aws/.credentials.ssosync-notice");
+    while !notice.exists() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let noticed = started.elapsed();
+    assert!(notice.exists(), "no notice after {noticed:?}");
+    eprintln!(
+        "prompt returned after {returned:?}; the background sync's notice came after {noticed:?}"
+    );
+    // The background sync waits out three tries of a second each.
+    assert!(
+        noticed >= Duration::from_secs(3) && returned + Duration::from_secs(1) < noticed,
+        "the prompt check waited for the background sync: returned after {returned:?}, notice after {noticed:?}"
+    );
+    let show = home.run(&["prompt", "--show"]);
+    let lines: Vec<&str> = show.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{show:?}");
+    assert!(
+        lines[0].starts_with("ssosync: profile dev: ") && lines[0].contains("in time"),
+        "{show:?}"
+    );
+    assert_eq!(
+        show.stdout, "",
+        "the notice is on stderr, not in a prompt string"
+    );
+    let again = home.run(&["prompt", "--show"]);
+    assert_eq!(again.stderr, "", "said once: {again:?}");
+    assert!(!home.path(".aws/credentials").exists());
 }

@@ -12,8 +12,15 @@ use std::process::Command;
 
 use crate::common::{Home, Run};
 
-/// The AWS CLI v1 release and the botocore it pins (`awscli` requires exactly this one).
-const PINS: [&str; 2] = ["awscli==1.45.11", "botocore==1.43.11"];
+/// The AWS CLI v1 release and the botocore it pins (`awscli` requires exactly
+/// this one); tree-sitter and its PowerShell grammar, which parse the PowerShell
+/// that `hook` and `export` print (no PowerShell is packaged here).
+const PINS: [&str; 4] = [
+    "awscli==1.45.11",
+    "botocore==1.43.11",
+    "tree-sitter==0.25.2",
+    "tree-sitter-powershell==0.26.4",
+];
 
 fn venv() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))

@@ -17,6 +17,8 @@ mod interop;
 #[cfg(unix)]
 mod interop_populate;
 #[cfg(unix)]
+mod interop_powershell;
+#[cfg(unix)]
 mod interop_sso;
 mod login;
 mod network;
