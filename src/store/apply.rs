@@ -20,7 +20,7 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::config::environment::{Environment, decode_text, read_optional};
 use crate::config::profile_file::ParseError;
-use crate::store::safe_write;
+use crate::store::safe_write::{self, Renamed};
 use crate::store::stamp::Stamp;
 
 /// How long a run waits for another ssosync holding the file's lock.
@@ -166,12 +166,14 @@ pub fn apply<D: Document, T>(
             });
         }
         let staged = safe_write::stage_by(&file.path, &mut |out| snapshot.doc.write_to(out))?;
-        if stamp_of(file)? != snapshot.stamp {
-            staged.discard();
+        let ours = staged.stamp()?;
+        // Checked before each try of the rename (Windows tries again while
+        // another program holds the file open, and that program may write it).
+        let read = snapshot.stamp;
+        let unchanged = &mut || matches!(stamp_of(file), Ok(now) if now == read);
+        if staged.commit_while(unchanged)? == Renamed::TargetChanged {
             continue;
         }
-        let ours = staged.stamp()?;
-        staged.commit()?;
         let (Some(held), Some(read)) = (&snapshot.held, snapshot.stamp) else {
             return Ok(Applied {
                 planned,

@@ -205,9 +205,25 @@ impl StagedFile {
     /// another program holds open is tried again for up to [`RENAME_PATIENCE`];
     /// when the rename fails the target is as it was and the temp file is gone.
     pub fn commit(self) -> Result<()> {
+        self.commit_while(&mut || true).map(drop)
+    }
+
+    /// As [`commit`](Self::commit), asking `unchanged` before each try whether
+    /// the target is still what the staged text was planned on: while Windows
+    /// refuses the rename, the program holding the file open may write it. When
+    /// it has changed, the temp file is removed, the target is left as it is,
+    /// and the answer is [`Renamed::TargetChanged`], to read and plan again.
+    pub fn commit_while(self, unchanged: &mut dyn FnMut() -> bool) -> Result<Renamed> {
         let renamed = retry_while_busy(RENAME_PATIENCE, held_open, || {
-            std::fs::rename(&self.temp, &self.target)
+            if !unchanged() {
+                return Ok(Renamed::TargetChanged);
+            }
+            std::fs::rename(&self.temp, &self.target).map(|()| Renamed::Yes)
         });
+        if let Ok(Renamed::TargetChanged) = renamed {
+            let _ = std::fs::remove_file(&self.temp);
+            return Ok(Renamed::TargetChanged);
+        }
         if let Err(e) = renamed {
             let _ = std::fs::remove_file(&self.temp);
             let target = self.target.display();
@@ -220,12 +236,17 @@ impl StagedFile {
             }
             return Err(e).with_context(|| format!("cannot replace {target}"));
         }
-        sync_folder(&dir_of(&self.target))
+        sync_folder(&dir_of(&self.target)).map(|()| Renamed::Yes)
     }
+}
 
-    pub fn discard(self) {
-        let _ = std::fs::remove_file(&self.temp);
-    }
+/// What [`StagedFile::commit_while`] came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Renamed {
+    /// The staged text replaced the target.
+    Yes,
+    /// The target changed before the rename: nothing was replaced.
+    TargetChanged,
 }
 
 /// How long a rename over a file held open by another program is tried again.
@@ -437,7 +458,8 @@ mod tests {
         stage(&target, "one").unwrap().commit().unwrap();
         stage(&target, "two").unwrap().commit().unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "two");
-        stage(&target, "three").unwrap().discard();
+        let left = stage(&target, "three").unwrap().commit_while(&mut || false);
+        assert_eq!(left.unwrap(), Renamed::TargetChanged);
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "two");
         let names: Vec<String> = std::fs::read_dir(target.parent().unwrap())
             .unwrap()
@@ -499,6 +521,65 @@ mod tests {
         });
         assert_eq!(result.unwrap_err().kind(), std::io::ErrorKind::NotFound);
         assert_eq!(tries, 1);
+    }
+
+    /// A target that changed before the rename is left alone, on every platform.
+    #[test]
+    fn a_target_that_changed_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("credentials");
+        std::fs::write(&target, "old").unwrap();
+        let mut asked = 0;
+        let renamed = stage(&target, "new")
+            .unwrap()
+            .commit_while(&mut || {
+                asked += 1;
+                false
+            })
+            .unwrap();
+        assert_eq!((renamed, asked), (Renamed::TargetChanged, 1));
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["credentials"], "the temp file is gone");
+    }
+
+    /// The program holding the target open writes it while the rename waits:
+    /// the wait ends there, nothing replaced, so the caller plans on its text.
+    #[cfg(windows)]
+    #[test]
+    fn a_write_by_the_program_holding_the_target_ends_the_wait() {
+        use std::io::Write;
+        use std::os::windows::fs::OpenOptionsExt;
+        const FILE_SHARE_READ: u32 = 1;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("credentials");
+        std::fs::write(&target, "old").unwrap();
+        let mut held = OpenOptions::new()
+            .append(true)
+            .share_mode(FILE_SHARE_READ)
+            .open(&target)
+            .unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            held.write_all(b" and theirs").unwrap();
+            held.sync_all().unwrap();
+            std::thread::sleep(Duration::from_millis(700));
+            drop(held);
+        });
+        let read = std::fs::metadata(&target).unwrap().len();
+        let started = Instant::now();
+        let renamed = stage(&target, "new")
+            .unwrap()
+            .commit_while(&mut || std::fs::metadata(&target).unwrap().len() == read)
+            .unwrap();
+        let waited = started.elapsed();
+        writer.join().unwrap();
+        assert_eq!(renamed, Renamed::TargetChanged);
+        assert!(waited < Duration::from_millis(900), "{waited:?}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "old and theirs");
     }
 
     /// A file held open without delete sharing, as a virus scanner or an editor

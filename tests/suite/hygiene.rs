@@ -4,7 +4,9 @@
 
 use std::process::Command;
 
-use crate::common::{Home, Run};
+use crate::common::Home;
+#[cfg(unix)]
+use crate::common::Run;
 
 /// `ssosync ARGS` on a pseudo-terminal (util-linux `script`), stdout and stderr
 /// together as the terminal shows them. `None` when `script` is missing.
