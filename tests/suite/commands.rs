@@ -477,6 +477,8 @@ fn help_texts_say_what_each_command_does_with_its_options() {
     assert!(login.contains("then sync only this profile"), "{login}");
 }
 
+// Stopped with SIGTERM (`kill`): Unix. Ctrl-C on Windows is not something Wine can send.
+#[cfg(unix)]
 #[test]
 fn watch_never_rotates_faster_than_the_lifetime_allows() {
     // 8-second credentials and `--min-ttl 2h`: rotating whenever an entry is
@@ -650,6 +652,8 @@ fn watch_json_prints_one_flushed_json_line_per_event() {
     }
 }
 
+// Stopped with SIGTERM (`kill`): Unix.
+#[cfg(unix)]
 #[test]
 fn watch_quiet_says_only_what_fails() {
     let home = Home::new();

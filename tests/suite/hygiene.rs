@@ -2,6 +2,7 @@
 //! codes in files and pipes, one duration syntax for every option, a warning
 //! for a credentials file others can read, and a `rust-version` that is true.
 
+#[cfg(unix)]
 use std::process::Command;
 
 use crate::common::Home;
@@ -10,6 +11,7 @@ use crate::common::Run;
 
 /// `ssosync ARGS` on a pseudo-terminal (util-linux `script`), stdout and stderr
 /// together as the terminal shows them. `None` when `script` is missing.
+#[cfg(unix)]
 fn on_a_terminal(home: &Home, args: &str, extra_env: &[(&str, &str)]) -> Option<String> {
     let script = ["/usr/bin/script", "/bin/script"]
         .into_iter()
@@ -35,6 +37,8 @@ fn on_a_terminal(home: &Home, args: &str, extra_env: &[(&str, &str)]) -> Option<
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+// A terminal made by util-linux `script`: Unix.
+#[cfg(unix)]
 #[test]
 fn logs_have_colour_only_on_a_terminal_and_never_with_no_color() {
     let home = Home::new();
@@ -70,6 +74,8 @@ fn logs_have_colour_only_on_a_terminal_and_never_with_no_color() {
 
 /// The highest `rust_version` among the locked packages, as `cargo metadata`
 /// reads Cargo.lock, must be what Cargo.toml (and README.md) declare.
+// Runs cargo: not a platform behaviour, and the Wine build has no cargo to run.
+#[cfg(unix)]
 #[test]
 fn rust_version_is_what_the_locked_dependencies_need() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -639,6 +639,7 @@ fn a_foreign_append_during_populate_is_kept() {
 
 /// `ssosync ARGS` under a pseudo-terminal (util-linux `script`), in the test
 /// home's environment: what a terminal shows, stdout and stderr together.
+#[cfg(unix)]
 fn on_a_terminal(home: &Home, args: &str) -> String {
     let found = std::process::Command::new("script")
         .arg("--version")
@@ -665,6 +666,8 @@ fn on_a_terminal(home: &Home, args: &str) -> String {
     String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned()
 }
 
+// A terminal made by util-linux `script`: Unix.
+#[cfg(unix)]
 #[test]
 fn a_progress_line_shows_on_a_terminal_only() {
     let home = corp_home(SESSION);
