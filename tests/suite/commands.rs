@@ -580,6 +580,8 @@ fn one_line_per_sign_in_that_needs_a_login() {
     );
 }
 
+// Its last event is `stopped`, after SIGTERM: Unix (see above).
+#[cfg(unix)]
 #[test]
 fn watch_json_prints_one_flushed_json_line_per_event() {
     use std::io::BufRead;

@@ -231,6 +231,12 @@ fn a_file_held_open_by_another_program_is_waited_for_then_left_alone() {
     names.sort();
     assert_eq!(
         names,
-        [".credentials.ssosync.lock", "config", "credentials", "sso"]
+        [
+            ".credentials.ssosync.json",
+            ".credentials.ssosync.lock",
+            "config",
+            "credentials",
+            "sso"
+        ]
     );
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::common::{CONFIG, Home, REGION, Run, START_URL, TOKEN, sha1_hex};
+use crate::common::{CONFIG, Home, REGION, Run, START_URL, TOKEN, sha1_hex, shown};
 
 const LEGACY_URL: &str = "https://legacy.awsapps.com/start";
 
@@ -933,9 +933,9 @@ fn logout_clean_removes_sections_it_emptied_and_entries_written_under_other_name
     let run = home.run(&["logout", "--sso-session", "corp", "--clean"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains(
+        run.stdout.contains(&shown(
             "removed [dev], [prod], [default] (written from dev) from ~/.aws/credentials"
-        ),
+        )),
         "{run:?}"
     );
     let after = home.credentials();

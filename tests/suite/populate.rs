@@ -475,14 +475,15 @@ fn plain_ssosync_syncs_the_populated_profiles() {
     assert_eq!(home.run(&["populate", "-q"]).code, 0);
     let run = home.run(&["-p", "Prod*"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let creds = home.credentials();
+    // A file ssosync creates has the platform's line endings.
+    let creds = home.credentials().replace("\r\n", "\n");
     for name in ["Prod-EU.Admin", "Prod-EU.ReadOnly"] {
         assert!(creds.contains(&format!("[{name}]\n")), "{creds}");
     }
     assert!(!creds.contains("[sandbox"), "{creds}");
     let run = home.run(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    let creds = home.credentials();
+    let creds = home.credentials().replace("\r\n", "\n");
     for (name, account, role) in NAMES {
         assert!(creds.contains(&format!("[{name}]\n")), "{name}: {creds}");
         assert!(!home.issued_for(account, role).is_empty(), "{name}");
