@@ -227,7 +227,18 @@ impl Home {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        Run::from(self.command(args).output().unwrap())
+        let mut cmd = self.command(args);
+        // Under Wine, starting a process fails now and then with
+        // ERROR_INTERNAL_ERROR (1359) while many start at once: tried again.
+        for _ in 0..5 {
+            match cmd.output() {
+                Err(e) if cfg!(windows) && e.raw_os_error() == Some(1359) => {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                started => return Run::from(started.unwrap()),
+            }
+        }
+        Run::from(cmd.output().unwrap())
     }
 
     /// Runs `program` with `script` on stdin (never as an argument), with this

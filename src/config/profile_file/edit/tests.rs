@@ -70,9 +70,11 @@ fn appends_new_sections_with_one_blank_line() {
         );
     }
 
+    // A new file takes the platform's line ending.
+    let native = if cfg!(windows) { "\r\n" } else { "\n" };
     let mut file = ProfileFile::empty();
     file.append_section("b", &[("x", "1")]);
-    assert_eq!(file.render(), "[b]\nx = 1\n");
+    assert_eq!(file.render(), format!("[b]{native}x = 1{native}"));
 }
 
 #[test]
