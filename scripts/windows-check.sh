@@ -87,10 +87,12 @@ fi
 holder_out="$CARGO_TARGET_DIR/hold-root-store.out"
 x86_64-w64-mingw32-gcc -O2 -s -o "$CARGO_TARGET_DIR/hold-root-store.exe" \
   scripts/wine/hold-root-store.c -lcrypt32
+# No Wine process left from an earlier, interrupted run may hold the semaphore.
+wineserver -k 2>/dev/null || true
 : >"$holder_out"
 wine "$CARGO_TARGET_DIR/hold-root-store.exe" >"$holder_out" 2>&1 &
 holder=$!
-stop_holder() { kill "$holder" 2>/dev/null || true; }
+stop_holder() { kill "$holder" 2>/dev/null && wait "$holder" 2>/dev/null || true; }
 trap stop_holder EXIT
 for _ in $(seq 600); do
   grep -q '^ready' "$holder_out" && break

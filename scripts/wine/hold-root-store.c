@@ -25,8 +25,14 @@ int main(void)
     HANDLE sem;
     int taken = 0;
 
-    if (root)
-        CertCloseStore(root, 0);
+    /* Without the import done, no later process would do it while this one
+       holds the semaphore: every TLS test would see an empty store. */
+    if (!root)
+    {
+        fprintf(stderr, "hold-root-store: cannot open the Root store (%lu)\n", GetLastError());
+        return 1;
+    }
+    CertCloseStore(root, 0);
     sem = CreateSemaphoreW(NULL, 1, 1, L"crypt32_root_semaphore");
     if (!sem)
     {

@@ -9,10 +9,14 @@
 //! when set (bash 5), else `date +%s`; `[ ]` and `$(( ))`, no `printf -v`,
 //! `[[ -v ]]`, `${x,,}` or arrays.
 //!
-//! The PowerShell snippet wraps the `prompt` function there is (once, however
-//! often it is loaded), calls it first so that it sees the user's `$?`, and
-//! puts `$LASTEXITCODE` back after ssosync ran. Only what Windows PowerShell 5.1
-//! and PowerShell 7 on every platform both have.
+//! The PowerShell snippet wraps the `prompt` function there is (loaded again,
+//! it wraps the prompt there is then, never its own wrapper), calls it first so
+//! that it sees the user's `$?`, and puts `$LASTEXITCODE` back after ssosync
+//! ran. PowerShell captures a native command's stderr inside a prompt, so the
+//! notices go through `Write-Host`. Its paths are ASCII-only PowerShell
+//! (`[char]0x00FC` for `ü`): `Invoke-Expression` reads the snippet in the
+//! console's code page. Only what Windows PowerShell 5.1 (on .NET 4.5) and
+//! PowerShell 7 on every platform both have.
 
 use std::time::Duration;
 
@@ -25,14 +29,24 @@ use crate::quote;
 pub fn run(args: &HookArgs, env: &Environment) -> Result<Exit, Fatal> {
     let files = PromptFiles::new(env)?;
     let notice = files.notice.to_string_lossy();
+    // PowerShell falls back to this binary when no `ssosync` is on PATH.
+    let exe = std::env::current_exe()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "ssosync".into());
     print!(
         "{}",
-        snippet(args.shell, args.interval, args.timeout, &notice)
+        snippet(args.shell, args.interval, args.timeout, &notice, &exe)
     );
     Ok(Exit::Ok)
 }
 
-pub fn snippet(shell: HookShell, interval: Duration, timeout: Duration, notice: &str) -> String {
+pub fn snippet(
+    shell: HookShell,
+    interval: Duration,
+    timeout: Duration,
+    notice: &str,
+    exe: &str,
+) -> String {
     let every = interval.as_secs();
     let timeout = format!("{}s", timeout.as_secs());
     match shell {
@@ -107,29 +121,35 @@ end
 # it runs in the background, and what you must do shows once at a later prompt.
 $global:__ssosync_notice = {notice}
 $global:__ssosync_exe = Get-Command -Name ssosync -CommandType Application -ErrorAction SilentlyContinue |
-    Select-Object -First 1 -ExpandProperty Source
-if (-not (Test-Path -LiteralPath Variable:global:__ssosync_inner)) {{
+    Select-Object -First 1 -ExpandProperty Path
+if (-not $global:__ssosync_exe) {{ $global:__ssosync_exe = {exe} }}
+if ("$function:prompt" -notlike '*__ssosync_wrapped*') {{
     $global:__ssosync_inner = $function:prompt
-    $global:__ssosync_last = [long]0
 }}
+if (-not $global:__ssosync_inner) {{
+    $global:__ssosync_inner = {{ "PS $($executionContext.SessionState.Path.CurrentLocation)$('>' * ($nestedPromptLevel + 1)) " }}
+}}
+if ($null -eq $global:__ssosync_last) {{ $global:__ssosync_last = [long]0 }}
 function global:prompt {{
-    $text = if ($global:__ssosync_inner) {{ & $global:__ssosync_inner }} else {{ 'PS> ' }}
+    # __ssosync_wrapped: the prompt that was there runs first, as it would have.
+    $text = & $global:__ssosync_inner
     $code = $global:LASTEXITCODE
-    if ($global:__ssosync_exe) {{
-        if (Test-Path -LiteralPath $global:__ssosync_notice) {{
-            $null = & $global:__ssosync_exe prompt --show
-        }}
-        $now = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
-        if ($now - $global:__ssosync_last -ge {every}) {{
-            $global:__ssosync_last = $now
-            $null = & $global:__ssosync_exe prompt --timeout {timeout}
-        }}
+    # ssosync's notices are on stderr, which PowerShell captures inside a prompt.
+    $ErrorActionPreference = 'Continue'
+    if (Test-Path -LiteralPath $global:__ssosync_notice) {{
+        & $global:__ssosync_exe prompt --show 2>&1 | ForEach-Object {{ Write-Host "$_" }}
+    }}
+    $now = [long]([DateTime]::UtcNow.Ticks / 10000000)
+    if ($now - $global:__ssosync_last -ge {every}) {{
+        $global:__ssosync_last = $now
+        & $global:__ssosync_exe prompt --timeout {timeout} 2>&1 | ForEach-Object {{ Write-Host "$_" }}
     }}
     $global:LASTEXITCODE = $code
     $text
 }}
 "#,
-            notice = quote::powershell(notice)
+            notice = quote::powershell_ascii(notice),
+            exe = quote::powershell_ascii(exe)
         ),
     }
 }

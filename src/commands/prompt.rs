@@ -170,6 +170,7 @@ fn detach(command: &mut Command) {
     use std::os::windows::io::AsRawHandle;
     use std::os::windows::process::CommandExt;
     use windows_sys::Win32::Foundation::{HANDLE_FLAG_INHERIT, SetHandleInformation};
+    use windows_sys::Win32::System::Threading::{CREATE_NEW_PROCESS_GROUP, DETACHED_PROCESS};
     let handles = [
         std::io::stdin().as_raw_handle(),
         std::io::stdout().as_raw_handle(),
@@ -184,7 +185,7 @@ fn detach(command: &mut Command) {
             SetHandleInformation(handle, HANDLE_FLAG_INHERIT, 0);
         }
     }
-    command.creation_flags(0x0000_0008 | 0x0000_0200);
+    command.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
 }
 
 #[cfg(not(any(unix, windows)))]

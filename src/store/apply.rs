@@ -8,8 +8,10 @@
 //! inode, size, mtime, ctime) is checked again right before the rename, and a
 //! change means read, plan and stage again (bounded). A write that lands in the
 //! instant between that check and the rename is caught afterwards, on the
-//! replaced file kept open, and planned on too (Unix; Windows does not rename
-//! over an open file, so there the check runs before each try of the rename).
+//! replaced file kept open (once no other program has it open for writing,
+//! `store::writers`), and planned on too. Where a rename over an open file is
+//! refused (Wine, FAT, older Windows), the handle is closed after the first
+//! refusal and the check before each try is the last one.
 //! `--dry-run` runs the same plan on the file as read and stops before the lock.
 
 use std::fs::File;
@@ -23,6 +25,7 @@ use crate::config::environment::{Environment, decode_text, read_optional};
 use crate::config::profile_file::ParseError;
 use crate::store::safe_write::{self, Renamed};
 use crate::store::stamp::Stamp;
+use crate::store::writers;
 
 /// How long a run waits for another ssosync holding the file's lock.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -170,19 +173,31 @@ pub fn apply<D: Document, T>(
         let ours = staged.stamp()?;
         // Checked before each try of the rename (Windows tries again while
         // another program holds the file open, and that program may write it).
+        // Where a rename over an open file is refused (Wine, FAT, Windows
+        // before 10), our own handle on the file read is one such holder: it is
+        // closed after the first refusal, giving up the check after the rename.
         let read = snapshot.stamp;
-        let unchanged = &mut || matches!(stamp_of(file), Ok(now) if now == read);
+        let mut held = snapshot.held.take();
+        let mut tries = 0;
+        let unchanged = &mut || {
+            tries += 1;
+            if tries > 1 {
+                held = None;
+            }
+            matches!(stamp_of(file), Ok(now) if now == read)
+        };
         if staged.commit_while(unchanged)? == Renamed::TargetChanged {
             continue;
         }
-        let (Some(held), Some(read)) = (&snapshot.held, snapshot.stamp) else {
+        let (Some(held), Some(read)) = (&held, snapshot.stamp) else {
             return Ok(Applied {
                 planned,
                 preview: None,
                 lock: Some(lock),
             });
         };
-        let after = Stamp::of_file(held).with_context(|| format!("cannot check {}", file.shown))?;
+        let after =
+            stamp_once_written(held).with_context(|| format!("cannot check {}", file.shown))?;
         if after.same_contents(&read) {
             return Ok(Applied {
                 planned,
@@ -200,6 +215,26 @@ pub fn apply<D: Document, T>(
         "{} kept changing while ssosync was writing it; try again",
         file.shown
     ))
+}
+
+/// How long a run waits after its rename for another program to finish
+/// writing the file it replaced.
+const WRITER_WAIT: Duration = Duration::from_millis(500);
+
+/// The replaced file's stamp once no other program has it open for writing
+/// (or after [`WRITER_WAIT`]): a program that opened it before the rename has
+/// then written all it was going to write there.
+fn stamp_once_written(replaced: &File) -> std::io::Result<Stamp> {
+    let deadline = std::time::Instant::now() + WRITER_WAIT;
+    let mut waited = false;
+    while writers::open_for_writing_elsewhere(replaced) && std::time::Instant::now() < deadline {
+        waited = true;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    if waited {
+        tracing::debug!("waited for another program to close the replaced file");
+    }
+    Stamp::of_file(replaced)
 }
 
 /// How often a read is repeated when the file changes while it is read.
@@ -249,7 +284,7 @@ impl<D: Document> Snapshot<D> {
             return Ok(Snapshot {
                 doc,
                 stamp: Some(after),
-                held: kept_open(held),
+                held: Some(held),
             });
         }
         Err(anyhow!(
@@ -292,7 +327,7 @@ impl<D: Document> Snapshot<D> {
         Ok(Some(Snapshot {
             doc,
             stamp: Some(after),
-            held: kept_open(held),
+            held: Some(held),
         }))
     }
 
@@ -336,23 +371,6 @@ impl<D: Document> Snapshot<D> {
             }
         }
     }
-}
-
-/// Unix: the file read stays open across the rename, to see a write into it
-/// after it was replaced (by a program that opened it before the rename).
-#[cfg(unix)]
-fn kept_open(read: File) -> Option<File> {
-    Some(read)
-}
-
-/// Windows refuses to rename over a file that is open, even by this process,
-/// so the file read is closed before the rename. A program holding the file
-/// open blocks the rename too (unless it shares it for deletion): the stamp
-/// checked before each try of the rename is what sees its writes there.
-#[cfg(not(unix))]
-fn kept_open(read: File) -> Option<File> {
-    drop(read);
-    None
 }
 
 fn parse<D: Document>(file: &UserFile, text: String) -> Result<D> {
@@ -436,8 +454,8 @@ mod tests {
 
     /// The moment no check can close: another program opened the file before
     /// the rename and writes into it after. Its text is what is planned on next,
-    /// with anything appended to ours since. (Unix: Windows does not rename
-    /// over an open file.)
+    /// with anything appended to ours since. (Unix: on Windows the rename
+    /// itself would be refused while the other program has the file open.)
     #[cfg(unix)]
     #[test]
     fn a_write_into_the_replaced_file_is_planned_on_again() {
@@ -479,6 +497,49 @@ mod tests {
             again.doc.text(),
             "[a]\nk = 1\n\n[foreign]\nnote = kept\n\n[late]\nnote = kept too\n"
         );
+    }
+
+    /// A program that opened the file before the rename and writes a moment
+    /// after it (a thread here, slow to write): the run waits for it to close
+    /// the replaced file, then plans again on what it wrote.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_late_write_into_the_replaced_file_is_waited_for_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        std::fs::write(&path, "[a]\nk = 1\n").unwrap();
+        let file = UserFile {
+            path: path.clone(),
+            shown: "~/.aws/credentials".into(),
+        };
+        let creds = crate::aws::RoleCredentials {
+            access_key_id: "ASIAEXAMPLE000000001".into(),
+            secret_access_key: crate::secret::Secret::new("s"),
+            session_token: crate::secret::Secret::new("t"),
+            expiration: chrono::Utc::now(),
+        };
+        let mut late = None;
+        let mut plans = 0;
+        apply::<CredentialsFile, _>(&file, None, Commit::Write, |doc| {
+            plans += 1;
+            if plans == 1 {
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .unwrap();
+                late = Some(std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(100));
+                    f.write_all(b"\n[late]\nnote = kept\n").unwrap();
+                }));
+            }
+            doc.write_entry("dev", &creds, None);
+        })
+        .unwrap();
+        late.unwrap().join().unwrap();
+        assert_eq!(plans, 2, "planned again on the late write");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\n[late]\nnote = kept\n"), "{text}");
+        assert_eq!(text.matches("[dev]").count(), 1, "{text}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! ledger of the entries ssosync wrote (`ledger`), the one locked read-plan-write
 //! loop every profile-file edit goes through (`apply`), the safe write beneath it
 //! (lock, temp file, fsync, rename, fsync the folder), and the stamp that tells
-//! whether a file changed without reading it (`stamp`).
+//! whether a file changed without reading it (`stamp`), and whether another
+//! program still has a replaced file open for writing (`writers`).
 
 pub mod apply;
 pub mod credentials;
@@ -11,3 +12,4 @@ pub mod ledger;
 pub mod populated;
 pub mod safe_write;
 pub mod stamp;
+pub mod writers;

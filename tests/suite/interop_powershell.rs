@@ -68,7 +68,7 @@ fn the_powershell_hook_parses_and_runs_only_the_prompt_check() {
         let mut cmd = home.command(args);
         cmd.env(
             "AWS_SHARED_CREDENTIALS_FILE",
-            home.path("o'brien\u{2019}s/credentials"),
+            home.path("o'brien\u{2019}s-j\u{fc}rgen/credentials"),
         );
         let run = Run::from(cmd.output().unwrap());
         assert_eq!(run.code, 0, "{run:?}");
@@ -79,7 +79,8 @@ fn the_powershell_hook_parses_and_runs_only_the_prompt_check() {
             run.stdout
         );
         assert!(
-            run.stdout.contains("/o''brien\u{2019}\u{2019}s/"),
+            run.stdout
+                .contains("/o''brien' + [char]0x2019 + 's-j' + [char]0x00FC + 'rgen/"),
             "{}",
             run.stdout
         );
@@ -97,16 +98,23 @@ fn the_powershell_hook_parses_and_runs_only_the_prompt_check() {
         assert_eq!(
             calls,
             [
-                "$null = & $global:__ssosync_exe prompt --show".to_string(),
-                format!("$null = & $global:__ssosync_exe prompt --timeout {timeout}"),
+                "& $global:__ssosync_exe prompt --show 2>&1 | ForEach-Object { Write-Host \"$_\" }"
+                    .to_string(),
+                format!(
+                    "& $global:__ssosync_exe prompt --timeout {timeout} 2>&1 | ForEach-Object {{ Write-Host \"$_\" }}"
+                ),
             ],
             "{}",
             run.stdout
         );
+        // Loaded again, it wraps the prompt there is then, never its own wrapper.
         assert!(
             run.stdout
-                .contains("if (-not (Test-Path -LiteralPath Variable:global:__ssosync_inner))")
+                .contains("if (\"$function:prompt\" -notlike '*__ssosync_wrapped*') {"),
+            "{}",
+            run.stdout
         );
+        assert!(run.stdout.is_ascii(), "{}", run.stdout);
     }
     assert_eq!(home.run(&["-q"]).code, 0);
     let export = home.run(&["export", "-p", "dev", "--format", "powershell"]);
