@@ -1,0 +1,135 @@
+//! The write loop's tests: a foreign write before the check, into the replaced
+//! file, and late into it.
+
+use std::io::Write;
+
+use super::*;
+use crate::store::credentials::CredentialsFile;
+
+/// The moment no check can close: another program opened the file before
+/// the rename and writes into it after. Its text is what is planned on next,
+/// with anything appended to ours since. (Unix: on Windows the rename
+/// itself would be refused while the other program has the file open.)
+#[cfg(unix)]
+#[test]
+fn a_write_into_the_replaced_file_is_planned_on_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials");
+    std::fs::write(&path, "[a]\nk = 1\n").unwrap();
+    let file = UserFile {
+        path: path.clone(),
+        shown: "~/.aws/credentials".into(),
+    };
+    let snapshot: Snapshot<CredentialsFile> = Snapshot::read(&file).unwrap();
+    let read = snapshot.stamp.unwrap();
+    let mut foreign = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+
+    let ours_text = "[a]\nk = 1\n\n[ours]\nx = 1\n";
+    let staged = safe_write::stage(&path, ours_text).unwrap();
+    let ours = staged.stamp().unwrap();
+    staged.commit().unwrap();
+    foreign.write_all(b"\n[foreign]\nnote = kept\n").unwrap();
+
+    let held = snapshot.held.as_ref().unwrap();
+    assert!(!Stamp::of_file(held).unwrap().same_contents(&read));
+    let written = CredentialsFile::parse_owned(ours_text.into()).unwrap();
+    let again = Snapshot::recover(&file, held, &written, ours).unwrap();
+    assert_eq!(again.doc.text(), "[a]\nk = 1\n\n[foreign]\nnote = kept\n");
+    assert_eq!(Stamp::of_path(&path).unwrap(), again.stamp);
+
+    // Ours got an append too (after the rename): both are kept.
+    let mut late = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    late.write_all(b"\n[late]\nnote = kept too\n").unwrap();
+    let again = Snapshot::recover(&file, held, &written, ours).unwrap();
+    assert_eq!(
+        again.doc.text(),
+        "[a]\nk = 1\n\n[foreign]\nnote = kept\n\n[late]\nnote = kept too\n"
+    );
+}
+
+/// A program that opened the file before the rename and writes a moment
+/// after it (a thread here, slow to write): the run waits for it to close
+/// the replaced file, then plans again on what it wrote.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_late_write_into_the_replaced_file_is_waited_for_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials");
+    std::fs::write(&path, "[a]\nk = 1\n").unwrap();
+    let file = UserFile {
+        path: path.clone(),
+        shown: "~/.aws/credentials".into(),
+    };
+    let creds = crate::aws::RoleCredentials {
+        access_key_id: "ASIAEXAMPLE000000001".into(),
+        secret_access_key: crate::secret::Secret::new("s"),
+        session_token: crate::secret::Secret::new("t"),
+        expiration: chrono::Utc::now(),
+    };
+    let mut late = None;
+    let mut plans = 0;
+    apply::<CredentialsFile, _>(&file, None, Commit::Write, |doc| {
+        plans += 1;
+        if plans == 1 {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            late = Some(std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                f.write_all(b"\n[late]\nnote = kept\n").unwrap();
+            }));
+        }
+        doc.write_entry("dev", &creds, None);
+    })
+    .unwrap();
+    late.unwrap().join().unwrap();
+    assert_eq!(plans, 2, "planned again on the late write");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\n[late]\nnote = kept\n"), "{text}");
+    assert_eq!(text.matches("[dev]").count(), 1, "{text}");
+}
+
+#[test]
+fn apply_keeps_what_another_program_wrote_before_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials");
+    std::fs::write(&path, "[a]\nk = 1\n").unwrap();
+    let file = UserFile {
+        path: path.clone(),
+        shown: "~/.aws/credentials".into(),
+    };
+    let creds = crate::aws::RoleCredentials {
+        access_key_id: "ASIAEXAMPLE000000001".into(),
+        secret_access_key: crate::secret::Secret::new("s"),
+        session_token: crate::secret::Secret::new("t"),
+        expiration: chrono::Utc::now(),
+    };
+    let earlier: CredentialsFile = file.read().unwrap();
+    let mut plans = 0;
+    apply::<CredentialsFile, _>(&file, Some(earlier), Commit::Write, |doc| {
+        plans += 1;
+        // The first plan is made on the text read before a foreign append.
+        if plans == 1 {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            f.write_all(b"\n[foreign]\nnote = kept\n").unwrap();
+        }
+        doc.write_entry("dev", &creds, None);
+    })
+    .unwrap();
+    assert_eq!(plans, 2, "planned again on the new text");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("[a]\nk = 1\n\n[foreign]\nnote = kept\n\n[dev]\n"),
+        "{text}"
+    );
+}
