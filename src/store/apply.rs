@@ -187,6 +187,11 @@ pub fn apply<D: Document, T>(
             matches!(stamp_of(file), Ok(now) if now == read)
         };
         if staged.commit_while(unchanged)? == Renamed::TargetChanged {
+            // A text recovered from a replaced file is more than the file
+            // holds: it is carried over, with what was added since.
+            if let Some(seen) = snapshot.seen.take() {
+                next = Some(Snapshot::extended(file, &seen, &snapshot.doc)?);
+            }
             continue;
         }
         let (Some(held), Some(read)) = (&held, snapshot.stamp) else {
@@ -209,7 +214,9 @@ pub fn apply<D: Document, T>(
             file = %file.shown,
             "another program wrote to the file while it was being replaced; planning again on its text"
         );
-        next = Some(Snapshot::recover(file, held, &snapshot.doc, ours)?);
+        let seen = snapshot.seen.take();
+        let seen = seen.as_deref().unwrap_or(snapshot.doc.text());
+        next = Some(Snapshot::recover(file, held, seen, &snapshot.doc, ours)?);
     }
     Err(anyhow!(
         "{} kept changing while ssosync was writing it; try again",
@@ -248,6 +255,10 @@ struct Snapshot<D> {
     /// The file `doc` was read from, kept open to see writes into it after
     /// it was replaced.
     held: Option<File>,
+    /// What `held` held when `doc` was planned on, where that is not the
+    /// text `doc` was parsed from (after a recovery: the text is the replaced
+    /// file's with what was added to ours). `None`: the same.
+    seen: Option<String>,
 }
 
 impl<D: Document> Snapshot<D> {
@@ -261,6 +272,7 @@ impl<D: Document> Snapshot<D> {
                         doc: D::empty(),
                         stamp: None,
                         held: None,
+                        seen: None,
                     });
                 }
                 // Not a regular file, or unreadable: the usual read says so.
@@ -285,6 +297,7 @@ impl<D: Document> Snapshot<D> {
                 doc,
                 stamp: Some(after),
                 held: Some(held),
+                seen: None,
             });
         }
         Err(anyhow!(
@@ -298,6 +311,7 @@ impl<D: Document> Snapshot<D> {
             doc,
             stamp: None,
             held: None,
+            seen: None,
         }
     }
 
@@ -328,31 +342,44 @@ impl<D: Document> Snapshot<D> {
             doc,
             stamp: Some(after),
             held: Some(held),
+            seen: None,
         }))
     }
 
     /// After a rename that another program's write into the replaced file
-    /// (`replaced`) raced: the replaced file's new text is the base to plan
-    /// on again, plus anything written into ours (`written`, whose temp file
-    /// had the stamp `ours`) since the rename.
-    fn recover(file: &UserFile, replaced: &File, written: &D, ours: Stamp) -> Result<Self> {
+    /// (`replaced`) raced: the base to plan on again is the text planned on
+    /// (`written`'s) with what was added to the replaced file beyond what it
+    /// held then (`seen`), plus anything written into ours (`written`, whose
+    /// temp file had the stamp `ours`) since the rename. A replaced file that
+    /// was rewritten rather than added to is the base as it is.
+    fn recover(
+        file: &UserFile,
+        replaced: &File,
+        seen: &str,
+        written: &D,
+        ours: Stamp,
+    ) -> Result<Self> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let text = decode_text(
+            let now = decode_text(
                 read_from_start(replaced).with_context(|| format!("cannot read {}", file.shown))?,
                 &file.shown,
             )?;
+            let base = match now.strip_prefix(seen) {
+                Some(added) => format!("{}{added}", written.text()),
+                None => now,
+            };
             let held =
                 File::open(&file.path).with_context(|| format!("cannot read {}", file.shown))?;
             let stamp = Stamp::of_file(&held)?;
-            let text = if stamp.same_contents(&ours) {
-                text
+            let (text, holds) = if stamp.same_contents(&ours) {
+                (base, written.render())
             } else {
                 let current = decode_text(read_from_start(&held)?, &file.shown)?;
                 match current.strip_prefix(written.render().as_str()) {
-                    Some(appended) => text + appended,
-                    None => current,
+                    Some(appended) => (base + appended, current.clone()),
+                    None => (current.clone(), current),
                 }
             };
             match parse(file, text) {
@@ -361,6 +388,7 @@ impl<D: Document> Snapshot<D> {
                         doc,
                         stamp: Some(stamp),
                         held: Some(held),
+                        seen: Some(holds),
                     });
                 }
                 // The other program may still be in the middle of its write.
@@ -370,6 +398,23 @@ impl<D: Document> Snapshot<D> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// A recovered `doc` (planned on while the file held `seen`) on the file
+    /// as it is now: what was added to the file since is added to its text;
+    /// a file rewritten meanwhile is read as it is.
+    fn extended(file: &UserFile, seen: &str, doc: &D) -> Result<Self> {
+        let fresh: Snapshot<D> = Snapshot::read(file)?;
+        let Some(added) = fresh.doc.text().strip_prefix(seen) else {
+            return Ok(fresh);
+        };
+        let text = format!("{}{added}", doc.text());
+        Ok(Snapshot {
+            doc: parse(file, text)?,
+            stamp: fresh.stamp,
+            seen: Some(fresh.doc.text().to_string()),
+            held: fresh.held,
+        })
     }
 }
 

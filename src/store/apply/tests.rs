@@ -20,23 +20,25 @@ fn a_write_into_the_replaced_file_is_planned_on_again() {
         path: path.clone(),
         shown: "~/.aws/credentials".into(),
     };
-    let snapshot: Snapshot<CredentialsFile> = Snapshot::read(&file).unwrap();
+    let mut snapshot: Snapshot<CredentialsFile> = Snapshot::read(&file).unwrap();
     let read = snapshot.stamp.unwrap();
     let mut foreign = std::fs::OpenOptions::new()
         .append(true)
         .open(&path)
         .unwrap();
 
-    let ours_text = "[a]\nk = 1\n\n[ours]\nx = 1\n";
-    let staged = safe_write::stage(&path, ours_text).unwrap();
+    snapshot
+        .doc
+        .write_entry("dev", &creds("ASIAEXAMPLE000000001"), None);
+    let staged = safe_write::stage(&path, &snapshot.doc.render()).unwrap();
     let ours = staged.stamp().unwrap();
     staged.commit().unwrap();
     foreign.write_all(b"\n[foreign]\nnote = kept\n").unwrap();
 
     let held = snapshot.held.as_ref().unwrap();
     assert!(!Stamp::of_file(held).unwrap().same_contents(&read));
-    let written = CredentialsFile::parse_owned(ours_text.into()).unwrap();
-    let again = Snapshot::recover(&file, held, &written, ours).unwrap();
+    let seen = snapshot.doc.text().to_string();
+    let again = Snapshot::recover(&file, held, &seen, &snapshot.doc, ours).unwrap();
     assert_eq!(again.doc.text(), "[a]\nk = 1\n\n[foreign]\nnote = kept\n");
     assert_eq!(Stamp::of_path(&path).unwrap(), again.stamp);
 
@@ -46,11 +48,57 @@ fn a_write_into_the_replaced_file_is_planned_on_again() {
         .open(&path)
         .unwrap();
     late.write_all(b"\n[late]\nnote = kept too\n").unwrap();
-    let again = Snapshot::recover(&file, held, &written, ours).unwrap();
+    let mut again = Snapshot::recover(&file, held, &seen, &snapshot.doc, ours).unwrap();
     assert_eq!(
         again.doc.text(),
         "[a]\nk = 1\n\n[foreign]\nnote = kept\n\n[late]\nnote = kept too\n"
     );
+
+    // The recovered text is written; a program that had ours open writes into
+    // it after that rename too: nothing found so far is lost.
+    let mut third = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    again
+        .doc
+        .write_entry("dev", &creds("ASIAEXAMPLE000000002"), None);
+    let staged = safe_write::stage(&path, &again.doc.render()).unwrap();
+    let ours = staged.stamp().unwrap();
+    staged.commit().unwrap();
+    third
+        .write_all(b"\n[third]\nnote = kept as well\n")
+        .unwrap();
+    let seen = again.seen.clone().unwrap();
+    let held = again.held.as_ref().unwrap();
+    let last = Snapshot::recover(&file, held, &seen, &again.doc, ours).unwrap();
+    assert_eq!(
+        last.doc.text(),
+        "[a]\nk = 1\n\n[foreign]\nnote = kept\n\n[late]\nnote = kept too\n\n[third]\nnote = kept as well\n"
+    );
+
+    // And one that changes the file before a rename of the recovered text:
+    // the recovered text is carried over with the addition.
+    let mut fourth = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    fourth.write_all(b"\n[fourth]\nnote = kept too\n").unwrap();
+    let seen = last.seen.clone().unwrap();
+    let carried = Snapshot::extended(&file, &seen, &last.doc).unwrap();
+    assert_eq!(
+        carried.doc.text(),
+        format!("{}\n[fourth]\nnote = kept too\n", last.doc.text())
+    );
+}
+
+fn creds(key: &str) -> crate::aws::RoleCredentials {
+    crate::aws::RoleCredentials {
+        access_key_id: key.into(),
+        secret_access_key: crate::secret::Secret::new("s"),
+        session_token: crate::secret::Secret::new("t"),
+        expiration: chrono::Utc::now(),
+    }
 }
 
 /// A program that opened the file before the rename and writes a moment
