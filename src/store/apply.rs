@@ -33,6 +33,9 @@ const LOCK_WAIT: Duration = Duration::from_secs(30);
 /// Plans made on a file that kept changing before giving up.
 const ATTEMPTS: usize = 5;
 
+/// The same, while the plan is on a text recovered from a replaced file.
+const RECOVERED_ATTEMPTS: usize = 50;
+
 /// A lossless document of a profile file: what [`apply`] reads, plans on and writes.
 pub trait Document: Sized {
     fn parse_owned(text: String) -> Result<Self, ParseError>;
@@ -151,7 +154,22 @@ pub fn apply<D: Document, T>(
     safe_write::remove_stale_temp_files(&file.path);
     let mut earlier = earlier;
     let mut next: Option<Snapshot<D>> = None;
-    for _ in 0..ATTEMPTS {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        // A recovered text holds another program's write that is nowhere else
+        // now (the file it was in was replaced): it is not given up on as soon.
+        let recovered = next.as_ref().is_some_and(|n| n.seen.is_some());
+        if recovered && attempts > RECOVERED_ATTEMPTS {
+            return Err(anyhow!(
+                "{} kept changing while ssosync was writing it, and a change another program \
+                 made to it meanwhile could not be kept; check the file, then run ssosync again",
+                file.shown
+            ));
+        }
+        if !recovered && attempts > ATTEMPTS {
+            break;
+        }
         let mut snapshot = match (next.take(), earlier.take()) {
             (Some(snapshot), _) => snapshot,
             // Unchanged since the caller's read (the usual case), it is not parsed again.

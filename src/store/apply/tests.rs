@@ -181,3 +181,50 @@ fn apply_keeps_what_another_program_wrote_before_the_check() {
         "{text}"
     );
 }
+
+/// A program that writes into the replaced file after every rename, more
+/// times than a run plans on a changing file: each write was recovered, so
+/// the run keeps going until the last one is in (giving up after a rename
+/// would leave it in a file nobody can reach).
+#[cfg(target_os = "linux")]
+#[test]
+fn writes_recovered_from_replaced_files_are_never_given_up_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("credentials");
+    std::fs::write(&path, "[a]\nk = 1\n").unwrap();
+    let file = UserFile {
+        path: path.clone(),
+        shown: "~/.aws/credentials".into(),
+    };
+    const LATE: usize = ATTEMPTS + 2;
+    let mut writers = Vec::new();
+    let mut plans = 0;
+    apply::<CredentialsFile, _>(&file, None, Commit::Write, |doc| {
+        plans += 1;
+        if plans <= LATE {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            let n = plans;
+            writers.push(std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(60));
+                f.write_all(format!("\n[late-{n}]\nnote = kept\n").as_bytes())
+                    .unwrap();
+            }));
+        }
+        doc.write_entry("dev", &creds("ASIAEXAMPLE000000001"), None);
+    })
+    .unwrap();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    for n in 1..=LATE {
+        assert!(
+            text.contains(&format!("\n[late-{n}]\n")),
+            "late-{n}: {text}"
+        );
+    }
+    assert_eq!(plans, LATE + 1, "{text}");
+}
