@@ -17,6 +17,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
@@ -32,6 +33,11 @@ const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// Plans made on a file that kept changing before giving up.
 const ATTEMPTS: usize = 5;
+
+/// Set once a rename was refused while this process held the file open
+/// (Wine, FAT, Windows before 10 refuse a rename over any open file): later
+/// attempts close their handle before the first try. Never set on Unix.
+static RENAME_OVER_OPEN_REFUSED: AtomicBool = AtomicBool::new(false);
 
 /// The same, while the plan is on a text recovered from a replaced file.
 const RECOVERED_ATTEMPTS: usize = 50;
@@ -196,11 +202,14 @@ pub fn apply<D: Document, T>(
         // closed after the first refusal, giving up the check after the rename.
         let read = snapshot.stamp;
         let mut held = snapshot.held.take();
+        if RENAME_OVER_OPEN_REFUSED.load(Ordering::Relaxed) {
+            held = None;
+        }
         let mut tries = 0;
         let unchanged = &mut || {
             tries += 1;
-            if tries > 1 {
-                held = None;
+            if tries > 1 && held.take().is_some() {
+                RENAME_OVER_OPEN_REFUSED.store(true, Ordering::Relaxed);
             }
             matches!(stamp_of(file), Ok(now) if now == read)
         };

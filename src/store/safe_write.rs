@@ -253,21 +253,23 @@ pub enum Renamed {
 pub const RENAME_PATIENCE: Duration = Duration::from_secs(5);
 
 /// Runs `op` until it succeeds, fails for a reason `busy` does not accept, or
-/// `patience` has passed since the first try, waiting 10 ms (doubling up to
-/// 100 ms) between tries. The last error is returned.
+/// `patience` has passed since the first try: tried again at once, then after
+/// 10 ms doubling up to 100 ms. The last error is returned.
 fn retry_while_busy<T>(
     patience: Duration,
     busy: impl Fn(&std::io::Error) -> bool,
     mut op: impl FnMut() -> std::io::Result<T>,
 ) -> std::io::Result<T> {
     let deadline = Instant::now() + patience;
-    let mut pause = Duration::from_millis(10);
+    // The first try again is at once (the caller may have let go of a handle
+    // of its own), then 10 ms doubling to 100 ms.
+    let mut pause = Duration::ZERO;
     loop {
         match op() {
             Err(e) if busy(&e) && Instant::now() < deadline => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 std::thread::sleep(pause.min(left));
-                pause = (pause * 2).min(Duration::from_millis(100));
+                pause = (pause * 2).clamp(Duration::from_millis(10), Duration::from_millis(100));
             }
             result => return result,
         }

@@ -92,6 +92,7 @@ fn a_write_into_the_replaced_file_is_planned_on_again() {
     );
 }
 
+#[cfg(unix)]
 fn creds(key: &str) -> crate::aws::RoleCredentials {
     crate::aws::RoleCredentials {
         access_key_id: key.into(),
