@@ -243,7 +243,10 @@ fn said(files: &PromptFiles) -> Option<String> {
     std::fs::read_to_string(&files.said).ok()
 }
 
+/// Remembers `line` as said. Without the folder (no `~/.aws` yet) it is made
+/// (0700), or the same notice would show at every prompt.
 fn remember(files: &PromptFiles, line: &str) {
+    let _ = safe_write::ensure_parent(&files.said);
     let _ = std::fs::write(&files.said, line);
 }
 

@@ -463,3 +463,18 @@ fn the_prompt_check_returns_before_the_background_sync_it_starts() {
     assert_eq!(again.stderr, "", "said once: {again:?}");
     assert!(!home.path(".aws/credentials").exists());
 }
+
+/// Before there is a `~/.aws` at all, the prompt says why once, not at every
+/// prompt.
+#[test]
+fn a_home_without_aws_files_hears_it_once() {
+    let home = Home::bare();
+    let first = home.run(&["prompt"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(
+        first.stderr.contains("no AWS config file") && first.stderr.lines().count() == 1,
+        "{first:?}"
+    );
+    let second = home.run(&["prompt"]);
+    assert_eq!((second.code, second.stderr.as_str()), (0, ""), "{second:?}");
+}
