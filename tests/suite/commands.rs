@@ -511,6 +511,8 @@ fn watch_never_rotates_faster_than_the_lifetime_allows() {
     );
 }
 
+// A terminal made by util-linux `script`: Unix.
+#[cfg(unix)]
 #[test]
 fn results_and_errors_are_coloured_on_a_terminal_only() {
     let home = Home::new();
