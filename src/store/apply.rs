@@ -186,7 +186,9 @@ pub fn apply<D: Document, T>(
             (None, None) => Snapshot::read(file)?,
         };
         let planned = plan(&mut snapshot.doc);
-        if snapshot.doc.is_unchanged() {
+        // A recovered text is written even when the plan changes nothing in
+        // it: the file lacks what was recovered.
+        if snapshot.doc.is_unchanged() && snapshot.seen.is_none() {
             return Ok(Applied {
                 planned,
                 preview: None,
