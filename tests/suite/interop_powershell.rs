@@ -3,9 +3,6 @@
 //! interop venv: no PowerShell is packaged here to run it. What the hook runs,
 //! `ssosync prompt`, is tested on every platform in `hook.rs`.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use crate::common::{Home, Run};
 use crate::suite::interop::python_tools;
 
@@ -15,52 +12,42 @@ const SMALL_CONFIG: &str = "[sso-session corp]\nsso_start_url = https://corp.aws
 [profile prod]\nsso_session = corp\nsso_account_id = 222222222222\nsso_role_name = Admin\n";
 
 /// PowerShell's syntax errors and missing tokens in `script`, as tree-sitter's
-/// PowerShell grammar finds them.
-fn powershell_syntax_errors(script: &str) -> Vec<String> {
-    let bin = python_tools();
-    let mut child = std::process::Command::new(bin.join("python"))
-        .args([
-            "-c",
-            "import json, sys, tree_sitter, tree_sitter_powershell as g\n\
-             src = sys.stdin.buffer.read()\n\
-             tree = tree_sitter.Parser(tree_sitter.Language(g.language())).parse(src)\n\
-             bad = []\n\
-             def walk(n):\n\
-             \x20   if n.is_error or n.is_missing:\n\
-             \x20       bad.append('line %d: %s %r' % (n.start_point[0] + 1, n.type, src[n.start_byte:n.end_byte][:60]))\n\
-             \x20   for c in n.children: walk(c)\n\
-             walk(tree.root_node)\n\
-             print(json.dumps(bad))\n",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    serde_json::from_slice(&out.stdout).unwrap()
+/// PowerShell grammar finds them (the script goes on stdin).
+fn powershell_syntax_errors(home: &Home, script: &str) -> Vec<String> {
+    let python = python_tools().join("python");
+    let (code, stdout, stderr) =
+        home.shell(python.to_str().unwrap(), &["-c", PARSE_POWERSHELL], script);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(&stdout).unwrap()
 }
+
+/// Parses stdin with tree-sitter's PowerShell grammar; prints its ERROR and
+/// MISSING nodes as a JSON list.
+const PARSE_POWERSHELL: &str = "import json, sys, tree_sitter, tree_sitter_powershell as g\n\
+src = sys.stdin.buffer.read()\n\
+tree = tree_sitter.Parser(tree_sitter.Language(g.language())).parse(src)\n\
+bad = []\n\
+def walk(n):\n\
+\x20   if n.is_error or n.is_missing:\n\
+\x20       bad.append('line %d: %s %r' % (n.start_point[0] + 1, n.type, src[n.start_byte:n.end_byte][:60]))\n\
+\x20   for c in n.children: walk(c)\n\
+walk(tree.root_node)\n\
+print(json.dumps(bad))\n";
 
 /// The PowerShell hook parses (as do `export --format powershell`'s lines, with
 /// a home whose path has a quote in it), wraps the prompt once, and runs only
 /// the two `ssosync prompt` calls of the design.
 #[test]
 fn the_powershell_hook_parses_and_runs_only_the_prompt_check() {
-    // The check can fail: an unclosed brace and a bad quote are found.
-    assert_eq!(
-        powershell_syntax_errors("function global:prompt { if ($x -ge 2 { 'a' } }\n").len(),
-        2
-    );
-    assert!(!powershell_syntax_errors("$a = 'it's'\n").is_empty());
-
     let home = Home::new();
     home.write(".aws/config", SMALL_CONFIG);
+    // The check can fail: an unclosed brace and a bad quote are found.
+    assert_eq!(
+        powershell_syntax_errors(&home, "function global:prompt { if ($x -ge 2 { 'a' } }\n").len(),
+        2
+    );
+    assert!(!powershell_syntax_errors(&home, "$a = 'it's'\n").is_empty());
+
     for args in [
         &["hook", "powershell"][..],
         &["hook", "pwsh", "--interval", "0", "--timeout", "2s"],
@@ -73,7 +60,7 @@ fn the_powershell_hook_parses_and_runs_only_the_prompt_check() {
         let run = Run::from(cmd.output().unwrap());
         assert_eq!(run.code, 0, "{run:?}");
         assert_eq!(
-            powershell_syntax_errors(&run.stdout),
+            powershell_syntax_errors(&home, &run.stdout),
             Vec::<String>::new(),
             "{}",
             run.stdout
@@ -120,7 +107,7 @@ fn the_powershell_hook_parses_and_runs_only_the_prompt_check() {
     let export = home.run(&["export", "-p", "dev", "--format", "powershell"]);
     assert_eq!(export.code, 0, "{export:?}");
     assert_eq!(
-        powershell_syntax_errors(&export.stdout),
+        powershell_syntax_errors(&home, &export.stdout),
         Vec::<String>::new()
     );
 }

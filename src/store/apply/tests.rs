@@ -14,12 +14,7 @@ use crate::store::credentials::CredentialsFile;
 #[test]
 fn a_write_into_the_replaced_file_is_planned_on_again() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("credentials");
-    std::fs::write(&path, "[a]\nk = 1\n").unwrap();
-    let file = UserFile {
-        path: path.clone(),
-        shown: "~/.aws/credentials".into(),
-    };
+    let (path, file) = credentials_in(&dir);
     let mut snapshot: Snapshot<CredentialsFile> = Snapshot::read(&file).unwrap();
     let read = snapshot.stamp.unwrap();
     let mut foreign = std::fs::OpenOptions::new()
@@ -92,7 +87,17 @@ fn a_write_into_the_replaced_file_is_planned_on_again() {
     );
 }
 
-#[cfg(unix)]
+/// `[a]` with one key, in a file of its own, as `apply` is given it.
+fn credentials_in(dir: &tempfile::TempDir) -> (std::path::PathBuf, UserFile) {
+    let path = dir.path().join("credentials");
+    std::fs::write(&path, "[a]\nk = 1\n").unwrap();
+    let file = UserFile {
+        path: path.clone(),
+        shown: "~/.aws/credentials".into(),
+    };
+    (path, file)
+}
+
 fn creds(key: &str) -> crate::aws::RoleCredentials {
     crate::aws::RoleCredentials {
         access_key_id: key.into(),
@@ -109,18 +114,8 @@ fn creds(key: &str) -> crate::aws::RoleCredentials {
 #[test]
 fn a_late_write_into_the_replaced_file_is_waited_for_and_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("credentials");
-    std::fs::write(&path, "[a]\nk = 1\n").unwrap();
-    let file = UserFile {
-        path: path.clone(),
-        shown: "~/.aws/credentials".into(),
-    };
-    let creds = crate::aws::RoleCredentials {
-        access_key_id: "ASIAEXAMPLE000000001".into(),
-        secret_access_key: crate::secret::Secret::new("s"),
-        session_token: crate::secret::Secret::new("t"),
-        expiration: chrono::Utc::now(),
-    };
+    let (path, file) = credentials_in(&dir);
+    let creds = creds("ASIAEXAMPLE000000001");
     let mut late = None;
     let mut plans = 0;
     apply::<CredentialsFile, _>(&file, None, Commit::Write, |doc| {
@@ -148,18 +143,8 @@ fn a_late_write_into_the_replaced_file_is_waited_for_and_kept() {
 #[test]
 fn apply_keeps_what_another_program_wrote_before_the_check() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("credentials");
-    std::fs::write(&path, "[a]\nk = 1\n").unwrap();
-    let file = UserFile {
-        path: path.clone(),
-        shown: "~/.aws/credentials".into(),
-    };
-    let creds = crate::aws::RoleCredentials {
-        access_key_id: "ASIAEXAMPLE000000001".into(),
-        secret_access_key: crate::secret::Secret::new("s"),
-        session_token: crate::secret::Secret::new("t"),
-        expiration: chrono::Utc::now(),
-    };
+    let (path, file) = credentials_in(&dir);
+    let creds = creds("ASIAEXAMPLE000000001");
     let earlier: CredentialsFile = file.read().unwrap();
     let mut plans = 0;
     apply::<CredentialsFile, _>(&file, Some(earlier), Commit::Write, |doc| {
@@ -191,12 +176,7 @@ fn apply_keeps_what_another_program_wrote_before_the_check() {
 #[test]
 fn writes_recovered_from_replaced_files_are_never_given_up_on() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("credentials");
-    std::fs::write(&path, "[a]\nk = 1\n").unwrap();
-    let file = UserFile {
-        path: path.clone(),
-        shown: "~/.aws/credentials".into(),
-    };
+    let (path, file) = credentials_in(&dir);
     const LATE: usize = ATTEMPTS + 2;
     let mut writers = Vec::new();
     let mut plans = 0;
