@@ -273,8 +273,22 @@ fn stamp_once_written(replaced: &File) -> std::io::Result<Stamp> {
     Stamp::of_file(replaced)
 }
 
-/// How often a read is repeated when the file changes while it is read.
+/// How often a read is repeated when the file changes while it is read, at
+/// least, and for how long: a writer that takes no lock is usually done in
+/// microseconds, but on a busy machine (or under Wine, where each file call
+/// costs milliseconds) several reads in a row can each overlap one of a
+/// script's appends, so the retries are spread over up to a second.
 const READ_ATTEMPTS: usize = 5;
+const READ_WAIT: Duration = Duration::from_secs(1);
+
+/// The pause before read retry `attempt` (0 for the first): none, then 1 ms
+/// doubling up to 50 ms.
+fn read_pause(attempt: u32) -> Duration {
+    match attempt {
+        0 => Duration::ZERO,
+        n => Duration::from_millis((1u64 << (n - 1).min(6)).min(50)),
+    }
+}
 
 /// A document to plan on, and the file it was read from.
 struct Snapshot<D> {
@@ -294,7 +308,12 @@ impl<D: Document> Snapshot<D> {
     /// The file as it is now, read through one open handle whose stamp is the
     /// same before and after the read and is what the path still names.
     fn read(file: &UserFile) -> Result<Self> {
-        for _ in 0..READ_ATTEMPTS {
+        let started = std::time::Instant::now();
+        for attempt in 0u32.. {
+            if attempt as usize >= READ_ATTEMPTS && started.elapsed() >= READ_WAIT {
+                break;
+            }
+            std::thread::sleep(read_pause(attempt));
             match std::fs::metadata(&file.path) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     return Ok(Snapshot {

@@ -87,6 +87,36 @@ fn a_write_into_the_replaced_file_is_planned_on_again() {
     );
 }
 
+/// A script appending in a tight loop for a moment (every read overlaps one
+/// of its writes): the read waits it out instead of giving up, and sees the
+/// file whole.
+#[test]
+fn a_file_that_changes_through_every_read_for_a_moment_is_read_once_it_settles() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, file) = credentials_in(&dir);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let (started, writing) = std::sync::mpsc::channel();
+    let writer = std::thread::spawn(move || {
+        let until = std::time::Instant::now() + Duration::from_millis(300);
+        let mut n = 0;
+        started.send(()).unwrap();
+        while std::time::Instant::now() < until {
+            f.write_all(b"# x\n").unwrap();
+            n += 1;
+        }
+        n
+    });
+    writing.recv().unwrap();
+    let snapshot: Snapshot<CredentialsFile> = Snapshot::read(&file).unwrap();
+    let appended = writer.join().unwrap();
+    let lines = snapshot.doc.text().matches("# x\n").count();
+    assert!(lines <= appended, "{lines} of {appended}");
+    assert!(snapshot.doc.text().starts_with("[a]\nk = 1\n"));
+}
+
 /// `[a]` with one key, in a file of its own, as `apply` is given it.
 fn credentials_in(dir: &tempfile::TempDir) -> (std::path::PathBuf, UserFile) {
     let path = dir.path().join("credentials");
