@@ -22,15 +22,30 @@ target=x86_64-pc-windows-gnu
 packages=(rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 wine)
 
 installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == 'install ok installed' ]]; }
+# The Rust the locked crates need (Cargo.toml's rust-version), and whether
+# Debian's is that new: the plain bookworm rustc-web is 1.85, 1.96 comes from
+# bookworm-security, which a stale package list does not know of.
+needed=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+new_enough() {
+  local have
+  have=$(/usr/bin/rustc --version 2>/dev/null | awk '{print $2}')
+  [ -n "$have" ] && [ "$(printf '%s\n%s\n' "$needed" "$have" | sort -V | head -n 1)" = "$needed" ]
+}
 missing=()
 for p in "${packages[@]}"; do installed "$p" || missing+=("$p"); done
+new_enough || missing+=(rustc-web cargo-web rust-web-src)
 if ((${#missing[@]})); then
-  command -v apt-get >/dev/null || { echo "windows-check: install ${missing[*]} (Debian packages)" >&2; exit 1; }
+  command -v apt-get >/dev/null || { echo "windows-check: install ${missing[*]} (Debian packages, Rust $needed or later)" >&2; exit 1; }
   echo "windows-check: installing ${missing[*]}"
-  # The plain bookworm rustc is 1.85, too old for the locked SDK crates: the
-  # package lists must be fresh for rustc-web (1.96) to be found.
-  { apt-get install -y -q --no-install-recommends "${missing[@]}" ||
-    { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; }; } >/dev/null
+  install_missing() { apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
+  if ! install_missing || ! new_enough; then
+    apt-get update -q >/dev/null
+    install_missing
+  fi
+fi
+if ! new_enough; then
+  echo "windows-check: /usr/bin/rustc is $(/usr/bin/rustc --version 2>/dev/null | awk '{print $2}'), the locked crates need $needed (Debian's rustc-web from bookworm-security)" >&2
+  exit 1
 fi
 
 # Debian's toolchain, not rustup's (which comes first in PATH and has no std sources).
