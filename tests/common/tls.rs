@@ -1,11 +1,15 @@
-//! A certificate authority made for one test with the `openssl` CLI, and a
-//! server certificate it signed for 127.0.0.1: what the fake portal serves
-//! HTTPS with. `None` (and a visible skip) where openssl is missing, outside CI.
+//! A certificate authority made for one test, and a server certificate it
+//! signed for 127.0.0.1: what the fake portal serves HTTPS with. Made in the
+//! test process (rcgen), so the TLS tests run wherever the suite does,
+//! Windows under Wine included.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use fake_portal::TlsIdentity;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
 
 pub struct TestCa {
     pub dir: tempfile::TempDir,
@@ -15,99 +19,40 @@ pub struct TestCa {
     pub identity: TlsIdentity,
 }
 
-pub fn test_ca() -> Option<TestCa> {
+/// A fresh CA (P-256) and a server certificate for 127.0.0.1 and localhost
+/// that it signed, as a TLS-inspecting corporate proxy would present one.
+pub fn test_ca() -> TestCa {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "ssosync test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+
+    let server_key = KeyPair::generate().unwrap();
+    let mut server =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    server
+        .distinguished_name
+        .push(DnType::CommonName, "127.0.0.1");
+    server.is_ca = IsCa::ExplicitNoCa;
+    server.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let server_cert = server.signed_by(&server_key, &issuer).unwrap();
+
     let dir = tempfile::tempdir().unwrap();
-    let openssl = |args: &[&str]| {
-        Command::new("openssl")
-            .args(args)
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-    };
-    if openssl(&["version"]).is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl is needed for the TLS tests in CI (.ci/run installs it)"
-        );
-        eprintln!("skipped: openssl is not installed (.ci/run installs it from Debian's packages)");
-        return None;
-    }
-    std::fs::write(
-        dir.path().join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
-         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    let ca_pem = dir.path().join("ca.pem");
+    std::fs::write(&ca_pem, ca_cert.pem()).unwrap();
+    let identity = TlsIdentity::from_pem(
+        server_cert.pem().as_bytes(),
+        server_key.serialize_pem().as_bytes(),
     )
     .unwrap();
-    let steps: [&[&str]; 3] = [
-        &[
-            "req",
-            "-x509",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=ssosync test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-        ],
-    ];
-    for step in steps {
-        let out = openssl(step).unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {step:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
-    let identity = TlsIdentity::from_pem(&read("server.pem"), &read("server.key")).unwrap();
-    Some(TestCa {
-        ca_pem: dir.path().join("ca.pem"),
+    TestCa {
         dir,
+        ca_pem,
         identity,
-    })
+    }
 }

@@ -115,7 +115,7 @@ fn https_requests_tunnel_through_the_proxy_and_no_proxy_bypasses_it() {
     let Some(proxy) = Tinyproxy::start(None) else {
         return;
     };
-    let Some(ca) = test_ca() else { return };
+    let ca = test_ca();
     let portal = FakePortal::start_tls(ca.identity.clone());
     portal.add_token(TOKEN);
     portal.grant("111111111111", "Dev");
@@ -221,7 +221,7 @@ fn a_tunnel_that_needs_a_password_says_so() {
     let Some(proxy) = Tinyproxy::start(Some(("me", "pw"))) else {
         return;
     };
-    let Some(ca) = test_ca() else { return };
+    let ca = test_ca();
     let portal = FakePortal::start_tls(ca.identity.clone());
     portal.add_token(TOKEN);
     portal.grant("111111111111", "Dev");

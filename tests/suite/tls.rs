@@ -4,9 +4,6 @@
 //! names AWS_CA_BUNDLE; with AWS_CA_BUNDLE or the profile's `ca_bundle`, it
 //! syncs. The no-op path never loads the system trust store.
 
-// The tests whose CA openssl makes are Unix-only; their helpers have no other user there.
-#![cfg_attr(not(unix), allow(dead_code, unused_imports))]
-
 #[cfg(unix)]
 use std::time::Duration;
 
@@ -28,11 +25,9 @@ fn tls_home(ca: &TestCa) -> (Home, FakePortal) {
     (home, portal)
 }
 
-// The test CA is made by openssl, a Linux program here (the Windows build under Wine cannot start it).
-#[cfg(unix)]
 #[test]
 fn an_unknown_ca_fails_in_one_line_that_names_aws_ca_bundle() {
-    let Some(ca) = test_ca() else { return };
+    let ca = test_ca();
     let (home, portal) = tls_home(&ca);
     assert!(portal.url().starts_with("https://127.0.0.1:"));
     home.write(".aws/credentials", "[keep]\nregion = eu-west-1\n");
@@ -57,11 +52,9 @@ fn an_unknown_ca_fails_in_one_line_that_names_aws_ca_bundle() {
     assert!(verbose.stderr.contains("UnknownIssuer"), "{verbose:?}");
 }
 
-// The test CA is made by openssl: Unix here, as above.
-#[cfg(unix)]
 #[test]
 fn aws_ca_bundle_or_the_profiles_ca_bundle_makes_it_sync() {
-    let Some(ca) = test_ca() else { return };
+    let ca = test_ca();
     let (mut home, portal) = tls_home(&ca);
     home.env("AWS_CA_BUNDLE", ca.ca_pem.to_str().unwrap());
     let run = home.run(&["-p", "dev"]);
