@@ -11,6 +11,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
 use crate::aws::endpoints::{Endpoint, Service};
+use crate::config::network::{credentials_fix, exempt_fix};
 use crate::timefmt::describe_duration;
 
 /// Where a client's requests go: the service, its endpoint, and the proxy in
@@ -85,13 +86,14 @@ pub fn answered_by_proxy<E>(err: &SdkError<E, HttpResponse>, route: &Route) -> O
     let host = route.endpoint.authority();
     Some(if status == 407 {
         format!(
-            "the proxy {proxy} (from {variable}) asks for a user name and password; put them in {variable} (http://USER:PASSWORD@HOST:PORT)"
+            "the proxy {proxy} (from {variable}) asks for a user name and password; {}",
+            credentials_fix(variable)
         )
     } else {
         format!(
-            "the proxy {proxy} (from {variable}) answered {status} instead of {}: it could not reach {host}, or would not; check {variable}, or add {} to NO_PROXY",
+            "the proxy {proxy} (from {variable}) answered {status} instead of {}: it could not reach {host}, or would not; {}",
             route.service.label(),
-            route.endpoint.host
+            exempt_fix(variable, &route.endpoint.host)
         )
     })
 }
@@ -179,10 +181,7 @@ impl Route {
         let local = self.endpoint.is_loopback();
         if let Some((proxy, variable)) = &self.proxy {
             let via = format!("the proxy {proxy} (from {variable})");
-            let exempt = format!(
-                "check {variable}, or add {} to NO_PROXY",
-                self.endpoint.host
-            );
+            let exempt = exempt_fix(variable, &self.endpoint.host);
             let said = match cause {
                 Cause::Dns => {
                     format!("cannot reach {via}: its name does not resolve (DNS); {exempt}")
@@ -194,7 +193,8 @@ impl Route {
                     "no answer through {via} from {host} within {timeout}; {exempt}, or raise --timeout"
                 ),
                 Cause::ProxyAuth => format!(
-                    "{via} asks for a user name and password; put them in {variable} (http://USER:PASSWORD@HOST:PORT)"
+                    "{via} asks for a user name and password; {}",
+                    credentials_fix(variable)
                 ),
                 Cause::ProxyRefused => format!(
                     "{via} refused to connect to {host}; ask its administrators to allow it, or {exempt}"

@@ -4,6 +4,7 @@
 //! logout is about.
 
 pub mod environment;
+pub mod internet_options;
 pub mod network;
 pub mod profile_file;
 pub mod profiles;

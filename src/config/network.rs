@@ -1,7 +1,8 @@
 //! The network a user configured, read as the AWS CLI reads it: proxies from
 //! the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, in
-//! either case, the lower-case spelling first) and extra certificate
-//! authorities to trust (`AWS_CA_BUNDLE`, else a profile's `ca_bundle`).
+//! either case, the lower-case spelling first), else, on Windows, from its own
+//! proxy setting ([`internet_options`]); and extra certificate authorities to
+//! trust (`AWS_CA_BUNDLE`, else a profile's `ca_bundle`).
 //!
 //! Only the decisions live here (which proxy, if any, a URL goes through; which
 //! PEM files to trust); `aws::clients` builds the HTTP clients from them. Proxy
@@ -11,6 +12,7 @@
 use std::path::PathBuf;
 
 use crate::config::environment::Environment;
+use crate::config::internet_options::{self, InternetOptions};
 use crate::secret::Secret;
 
 /// A proxy to send requests through, and the variable it came from.
@@ -21,7 +23,8 @@ pub struct Proxy {
     pub url: Secret,
     /// `http://proxy.corp:3128`: scheme, host and port, never credentials.
     pub shown: String,
-    /// `HTTPS_PROXY`, `https_proxy`, `ALL_PROXY`, ...
+    /// `HTTPS_PROXY`, `https_proxy`, `ALL_PROXY`, ..., or the Windows setting
+    /// ([`internet_options::SOURCE`]).
     pub variable: String,
 }
 
@@ -43,8 +46,23 @@ pub struct Proxies {
     no_proxy: NoProxy,
 }
 
+/// The variables that name proxies, or exempt hosts from them: when any is
+/// set, Windows' own proxy setting is not read (as in the AWS CLI).
+const VARIABLES: [&str; 4] = ["https_proxy", "http_proxy", "all_proxy", "no_proxy"];
+
 impl Proxies {
+    /// The environment's proxy variables; when none is set, Windows' own
+    /// proxy setting (elsewhere: no proxy).
     pub fn from_env(env: &Environment) -> Self {
+        Self::from_sources(env, internet_options::read)
+    }
+
+    fn from_sources(env: &Environment, system: impl FnOnce() -> Option<InternetOptions>) -> Self {
+        if VARIABLES.iter().all(|v| pick(env, v).is_none())
+            && let Some(options) = system()
+        {
+            return Self::from_internet_options(&options);
+        }
         let setting = |name: &str| match pick(env, name) {
             None => Setting::Unset,
             Some((variable, value)) => match parse_proxy(value, &variable) {
@@ -59,6 +77,30 @@ impl Proxies {
             no_proxy: pick(env, "no_proxy")
                 .map(|(_, value)| NoProxy::parse(value))
                 .unwrap_or_default(),
+        }
+    }
+
+    fn from_internet_options(options: &InternetOptions) -> Self {
+        let setting = |scheme: &str| match options.proxy_for(scheme) {
+            None => Setting::Unset,
+            Some(url) if url.starts_with("socks") => Setting::Unusable(format!(
+                "{} names a SOCKS proxy for {scheme}:// URLs, and ssosync uses http:// and \
+                 https:// proxies only: add an {scheme}= proxy to it, or set HTTPS_PROXY",
+                internet_options::SOURCE
+            )),
+            Some(url) => match parse_proxy(&url, internet_options::SOURCE) {
+                Ok(proxy) => Setting::Proxy(proxy),
+                Err(why) => Setting::Unusable(why),
+            },
+        };
+        Proxies {
+            http: setting("http"),
+            https: setting("https"),
+            all: Setting::Unset,
+            no_proxy: NoProxy {
+                patterns: options.bypass_patterns(),
+                ..NoProxy::default()
+            },
         }
     }
 
@@ -126,6 +168,27 @@ fn pick<'e>(env: &'e Environment, lower: &str) -> Option<(String, &'e str)> {
     };
     let value = value.trim();
     (!value.is_empty()).then_some((name, value))
+}
+
+/// What to do about a proxy in the way of `host`: check where it came from,
+/// or exempt the host (in `NO_PROXY`, or in the exceptions of Windows' setting).
+pub fn exempt_fix(variable: &str, host: &str) -> String {
+    if variable == internet_options::SOURCE {
+        format!("check {variable}, or add {host} to its exceptions")
+    } else {
+        format!("check {variable}, or add {host} to NO_PROXY")
+    }
+}
+
+/// Where the user name and password for a proxy that asks for them go.
+pub fn credentials_fix(variable: &str) -> String {
+    if variable == internet_options::SOURCE {
+        format!(
+            "set HTTPS_PROXY to http://USER:PASSWORD@HOST:PORT (it takes the place of {variable})"
+        )
+    } else {
+        format!("put them in {variable} (http://USER:PASSWORD@HOST:PORT)")
+    }
 }
 
 /// `http://user:pass@proxy:3128/` → a [`Proxy`]; a URL without a scheme is
@@ -197,11 +260,13 @@ fn bracketed(host: &str) -> String {
 
 /// `NO_PROXY`: `*`, or a comma-separated list of host names (each also
 /// covering its subdomains; a leading `.` is the same), IP addresses, or
-/// `host:port`, compared without case.
+/// `host:port`, compared without case. From Windows' setting instead: its
+/// `ProxyOverride` patterns.
 #[derive(Clone, Debug, Default)]
 struct NoProxy {
     everything: bool,
     entries: Vec<String>,
+    patterns: Vec<String>,
 }
 
 impl NoProxy {
@@ -233,6 +298,13 @@ impl NoProxy {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_ascii_lowercase();
+        if self
+            .patterns
+            .iter()
+            .any(|p| internet_options::bypasses(p, &host))
+        {
+            return true;
+        }
         let with_port = format!("{host}:{port}");
         self.entries.iter().any(|entry| {
             [&host, &with_port]
@@ -377,6 +449,58 @@ mod tests {
         assert!(p.for_url("https", "x", 443).is_err());
         // Not consulted for the other scheme.
         assert_eq!(p.for_url("http", "x", 80).unwrap(), None);
+    }
+
+    #[test]
+    fn windows_setting_applies_only_when_no_variable_is_set() {
+        let options = InternetOptions {
+            enabled: true,
+            server: "http=web:80;https=me:pw@secure.corp:3128".into(),
+            bypass: "*.internal;<local>".into(),
+        };
+        let from = |vars: &[(&str, &str)]| {
+            Proxies::from_sources(&Environment::from_vars(vars.iter().copied()), || {
+                Some(options.clone())
+            })
+        };
+        let p = from(&[]);
+        assert_eq!(
+            via(&p, "https", "portal.sso.eu-west-1.amazonaws.com").as_deref(),
+            Some("Windows' proxy setting http://secure.corp:3128")
+        );
+        let proxy = p.for_url("https", "x.amazonaws.com", 443).unwrap().unwrap();
+        assert_eq!(proxy.url.expose(), "http://me:pw@secure.corp:3128");
+        assert_eq!(
+            via(&p, "http", "127.0.0.1").as_deref(),
+            Some("Windows' proxy setting http://web:80")
+        );
+        assert_eq!(via(&p, "https", "sso.internal"), None);
+        assert_eq!(via(&p, "https", "intranet"), None);
+        // Any proxy variable, NO_PROXY included, and the setting is not read.
+        assert_eq!(
+            via(&from(&[("NO_PROXY", "example.com")]), "https", "x"),
+            None
+        );
+        assert_eq!(
+            via(&from(&[("https_proxy", "http://env:1")]), "http", "x"),
+            None
+        );
+        // Set but empty counts as unset, as for the AWS CLI's Python.
+        assert!(via(&from(&[("HTTPS_PROXY", "")]), "https", "x.example").is_some());
+        // A SOCKS-only setting: the fix, without the address.
+        let socks = Proxies::from_sources(&Environment::from_vars::<&str, &str>([]), || {
+            Some(InternetOptions {
+                server: "socks=s.corp:1080".into(),
+                ..options.clone()
+            })
+        });
+        let err = socks.for_url("https", "x.example", 443).unwrap_err();
+        assert!(
+            err.starts_with("Windows' proxy setting names a SOCKS proxy")
+                && err.contains("set HTTPS_PROXY")
+                && !err.contains("s.corp"),
+            "{err}"
+        );
     }
 
     #[test]

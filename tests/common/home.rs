@@ -228,17 +228,7 @@ impl Home {
 
     pub fn run(&self, args: &[&str]) -> Run {
         let mut cmd = self.command(args);
-        // Under Wine, starting a process fails now and then with
-        // ERROR_INTERNAL_ERROR (1359) while many start at once: tried again.
-        for _ in 0..5 {
-            match cmd.output() {
-                Err(e) if cfg!(windows) && e.raw_os_error() == Some(1359) => {
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                }
-                started => return Run::from(started.unwrap()),
-            }
-        }
-        Run::from(cmd.output().unwrap())
+        Run::from(started(|| cmd.output()))
     }
 
     /// Runs `program` with `script` on stdin (never as an argument), with this
@@ -318,12 +308,11 @@ impl Home {
             .iter()
             .map(|args| {
                 let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
-                self.command(&args)
-                    .stdin(Stdio::null())
+                let mut cmd = self.command(&args);
+                cmd.stdin(Stdio::null())
                     .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
+                    .stderr(Stdio::piped());
+                started(|| cmd.spawn())
             })
             .collect();
         children
@@ -356,4 +345,19 @@ impl Home {
         }
         all
     }
+}
+
+/// `start()`'s result, where under Wine a process that fails to start with
+/// ERROR_INTERNAL_ERROR (1359), as happens now and then while many start at
+/// once, is started again (up to five times).
+pub fn started<T>(mut start: impl FnMut() -> std::io::Result<T>) -> T {
+    for _ in 0..5 {
+        match start() {
+            Err(e) if cfg!(windows) && e.raw_os_error() == Some(1359) => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            result => return result.unwrap(),
+        }
+    }
+    start().unwrap()
 }

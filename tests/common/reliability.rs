@@ -61,12 +61,10 @@ impl Rng {
 /// A finished run, or `None` when it had to be killed after `limit`.
 pub fn run_bounded(mut cmd: Command, limit: std::time::Duration) -> Option<Run> {
     use std::io::Read;
-    let mut child = cmd
-        .stdin(std::process::Stdio::null())
+    cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(std::process::Stdio::piped());
+    let mut child = crate::common::started(|| cmd.spawn());
     // Drain both pipes on threads so a chatty child cannot block on a full pipe.
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();

@@ -33,3 +33,7 @@ mod reliability;
 mod secrets;
 mod sync;
 mod tls;
+// Windows' own proxy setting, in the registry: ignored in the suite, run alone
+// under Wine by scripts/windows-check.sh (it is one setting for every process).
+#[cfg(windows)]
+mod windows_settings;
