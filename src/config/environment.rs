@@ -55,15 +55,38 @@ impl Environment {
 
     /// A variable's value; empty counts as unset.
     pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.get(name).filter(|v| !v.is_empty())
     }
 
     /// A variable's value as set, empty included (`NO_PROXY=` means "none").
     pub fn raw(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str)
+        self.get(name)
+    }
+
+    /// A variable's value as set, with its name as the environment spells it
+    /// (on Windows, `https_proxy` may be found as `HTTPS_PROXY`).
+    pub fn raw_named(&self, name: &str) -> Option<(&str, &str)> {
+        self.entry(name).map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.entry(name).map(|(_, v)| v.as_str())
+    }
+
+    /// Unix: the variable of exactly that name.
+    #[cfg(not(windows))]
+    fn entry(&self, name: &str) -> Option<(&String, &String)> {
+        self.vars.get_key_value(name)
+    }
+
+    /// Windows: names are case-insensitive, so `$env:aws_profile` set in
+    /// PowerShell is `AWS_PROFILE`, as for every Windows program (the SDKs
+    /// and the AWS CLI included).
+    #[cfg(windows)]
+    fn entry(&self, name: &str) -> Option<(&String, &String)> {
+        self.vars
+            .get_key_value(name)
+            .or_else(|| self.vars.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
     }
 
     /// A path a user wrote in a file or a variable: `~/x` from `$HOME`.
@@ -272,6 +295,20 @@ pub fn read_regular_file(path: &Path) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Windows' variable names ignore case; Unix's do not.
+    #[test]
+    fn variable_names_ignore_case_on_windows_only() {
+        let env = Environment::from_vars([("aws_profile", "dev"), ("HTTPS_PROXY", "")]);
+        assert_eq!(env.var("aws_profile"), Some("dev"));
+        assert_eq!(env.raw("HTTPS_PROXY"), Some(""));
+        let (profile, proxy) = (env.var("AWS_PROFILE"), env.raw_named("https_proxy"));
+        if cfg!(windows) {
+            assert_eq!((profile, proxy), (Some("dev"), Some(("HTTPS_PROXY", ""))));
+        } else {
+            assert_eq!((profile, proxy), (None, None));
+        }
+    }
 
     #[test]
     fn a_leading_tilde_means_the_home_as_the_aws_cli_reads_it() {

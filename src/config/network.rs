@@ -161,13 +161,11 @@ impl Setting {
 /// The lower-case variable if it is set (even empty: then it means "none", as
 /// for the AWS CLI), else the upper-case one; `None` when neither is non-empty.
 fn pick<'e>(env: &'e Environment, lower: &str) -> Option<(String, &'e str)> {
-    let upper = lower.to_ascii_uppercase();
-    let (name, value) = match env.raw(lower) {
-        Some(value) => (lower.to_string(), value),
-        None => (upper.clone(), env.raw(&upper)?),
-    };
+    let (name, value) = env
+        .raw_named(lower)
+        .or_else(|| env.raw_named(&lower.to_ascii_uppercase()))?;
     let value = value.trim();
-    (!value.is_empty()).then_some((name, value))
+    (!value.is_empty()).then(|| (name.to_string(), value))
 }
 
 /// What to do about a proxy in the way of `host`: check where it came from,

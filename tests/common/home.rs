@@ -256,8 +256,7 @@ impl Home {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .start();
         child
             .stdin
             .take()
@@ -344,6 +343,18 @@ impl Home {
             all.push(c.session_token);
         }
         all
+    }
+}
+
+/// `Command::spawn`, through [`started`]: what every test that starts a
+/// process and waits for it itself uses.
+pub trait Start {
+    fn start(&mut self) -> std::process::Child;
+}
+
+impl Start for Command {
+    fn start(&mut self) -> std::process::Child {
+        started(|| self.spawn())
     }
 }
 

@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{Home, TOKEN, in_secs};
+use crate::common::{Home, Start, TOKEN, in_secs};
 
 /// Two sso-session profiles only, so every profile can be synced.
 const SMALL_CONFIG: &str = "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n\
@@ -305,8 +305,7 @@ fn watch_rotates_before_expiry_and_stops_on_sigterm() {
         .command(&["watch", "-p", "dev", "--min-ttl", "16s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .start();
     // With 20 s credentials and 16 s of margin, it rotates about every 4 s.
     let start = Instant::now();
     while home.issued_for("111111111111", "Dev").len() < 3
@@ -356,8 +355,7 @@ fn watch_rotates_before_expiry() {
         .command(&["watch", "-p", "dev", "--min-ttl", "16s"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .start();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -490,8 +488,7 @@ fn watch_never_rotates_faster_than_the_lifetime_allows() {
         .command(&["watch", "-p", "dev", "-p", "prod", "--min-ttl", "2h"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .start();
     std::thread::sleep(Duration::from_secs(10));
     let rotations = home.issued_for("111111111111", "Dev").len();
     std::process::Command::new("kill")
@@ -593,8 +590,7 @@ fn watch_json_prints_one_flushed_json_line_per_event() {
         .command(&["watch", "-p", "dev", "--min-ttl", "3s", "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .start();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -675,8 +671,7 @@ fn watch_quiet_says_only_what_fails() {
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .start();
     let start = Instant::now();
     while home.issued_for("111111111111", "Dev").len() < 2
         && start.elapsed() < Duration::from_secs(10)

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[cfg(unix)]
-use crate::common::skip;
+use crate::common::{Start, skip};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -145,8 +145,7 @@ fn the_readmes_launchd_agent_is_a_plist_that_starts_watch() {
         .env_clear()
         .env("HOME", home.path())
         .env("PATH", "/usr/bin:/bin")
-        .spawn()
-        .unwrap();
+        .start();
     let log = home.path().join("Library/Logs/ssosync-watch.log");
     let start = Instant::now();
     let text = loop {

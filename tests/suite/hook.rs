@@ -17,7 +17,7 @@ use std::time::Duration;
 
 #[cfg(unix)]
 use crate::common::Run;
-use crate::common::{Home, TOKEN, in_secs};
+use crate::common::{Home, Start, TOKEN, in_secs};
 
 /// dev and prod of one session only: every profile can be synced.
 const SMALL_CONFIG: &str = "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n\
@@ -77,8 +77,7 @@ fn shell(home: &Home, program: &str, args: &[&str], script: &str) -> Run {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .start();
     child
         .stdin
         .take()

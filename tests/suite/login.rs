@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::common::{CONFIG, Home, REGION, Run, START_URL, TOKEN, sha1_hex, shown};
+use crate::common::{CONFIG, Home, REGION, Run, START_URL, Start, TOKEN, sha1_hex, shown};
 
 const LEGACY_URL: &str = "https://legacy.awsapps.com/start";
 
@@ -148,8 +148,7 @@ impl Running {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .start();
         let stderr = child.stderr.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {

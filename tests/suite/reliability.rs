@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use ssosync::profile_file::ProfileFile;
 
-use crate::common::{Home, Rng, extra_account, iterations, sdk_profiles};
+use crate::common::{Home, Rng, Start, extra_account, iterations, sdk_profiles};
 
 /// What the user had before any sync: comments of both kinds, odd spacing, a
 /// trailing comment, long-term keys. Every run must keep it as the file's prefix.
@@ -530,8 +530,7 @@ fn a_killed_writer_leaves_the_old_file_or_the_new_one() {
     let mut child = home
         .command(&["-p", "dev", "--force"])
         .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+        .start();
     let temp = aws.join(format!(".credentials.ssosync-tmp-{}", child.id()));
     let window_start = wait_for_file(&temp, &mut child, Duration::from_secs(60)).then(Instant::now);
     while temp.exists() {
@@ -550,8 +549,7 @@ fn a_killed_writer_leaves_the_old_file_or_the_new_one() {
             .command(&["-p", "dev", "--force"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .start();
         let temp = aws.join(format!(".credentials.ssosync-tmp-{}", child.id()));
         // A third at a uniformly random moment of the whole run; a third the
         // instant the temp file appears (mid-write by construction, however
@@ -755,8 +753,7 @@ fn a_killed_refresh_leaves_the_token_cache_old_or_new() {
             .command(&["-p", "dev", "--force"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .start();
         let micros = rng.below(whole_run.as_micros() as u64 + 1);
         std::thread::sleep(Duration::from_micros(micros));
         let _ = child.kill();

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::common::{
-    Home, Reply, Run, ScriptedPortal, TOKEN, assert_no_secret_in, in_one_hour_ms, in_secs,
+    Home, Reply, Run, ScriptedPortal, Start, TOKEN, assert_no_secret_in, in_one_hour_ms, in_secs,
     role_credentials_body, sha1_hex,
 };
 
@@ -285,8 +285,7 @@ fn no_secret_is_ever_on_a_command_line() {
         .command(&["--force", "-p", "dev", "-p", "prod"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .start();
     let pid = child.id();
     let start = Instant::now();
     let mut looks = 0;

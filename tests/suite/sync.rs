@@ -438,6 +438,24 @@ fn no_secret_reaches_output_or_logs() {
     }
 }
 
+/// Windows: a variable set as `$env:aws_shared_credentials_file` in
+/// PowerShell is AWS_SHARED_CREDENTIALS_FILE (names ignore case there).
+#[cfg(windows)]
+#[test]
+fn variable_names_ignore_case_on_windows() {
+    let mut home = Home::new();
+    let elsewhere = home.path("creds-elsewhere");
+    home.env("aws_shared_credentials_file", elsewhere.to_str().unwrap());
+    let run = home.run(&["-p", "dev"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        std::fs::read_to_string(&elsewhere)
+            .unwrap()
+            .contains("[dev]")
+    );
+    assert!(!home.path(".aws/credentials").exists());
+}
+
 #[test]
 fn honours_aws_config_file_and_aws_shared_credentials_file() {
     let mut home = Home::new();
