@@ -10,7 +10,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[cfg(unix)]
-use crate::common::{Start, skip};
+use crate::common::Start;
+#[cfg(unix)]
+use crate::common::skip;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 #[cfg(unix)]
 use crate::common::Run;
-use crate::common::{Home, Start, TOKEN, in_secs};
+#[cfg(unix)]
+use crate::common::Start;
+use crate::common::{Home, TOKEN, in_secs};
 
 /// dev and prod of one session only: every profile can be synced.
 const SMALL_CONFIG: &str = "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n\

@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+#[cfg(unix)]
+use crate::common::Start;
 use crate::common::{
-    Home, Reply, Run, ScriptedPortal, Start, TOKEN, assert_no_secret_in, in_one_hour_ms, in_secs,
+    Home, Reply, Run, ScriptedPortal, TOKEN, assert_no_secret_in, in_one_hour_ms, in_secs,
     role_credentials_body, sha1_hex,
 };
 
