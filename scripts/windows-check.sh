@@ -121,6 +121,9 @@ grep -q '^ready' "$holder_out" || { echo "windows-check: hold-root-store did not
 #    A binary that hangs is stopped after 20 minutes (the suite takes about 4).
 results="$CARGO_TARGET_DIR/results.txt"
 : >"$results"
+# Wine shows a file's Unix mode as its access list (o+r: Everyone may read), so
+# the files the tests make are private, as a profile folder's are on Windows.
+umask 077
 status=0 crashed=0
 # run_tests EXE LOG LABEL ARGS...: one run of a test binary, its summary kept.
 run_tests() {

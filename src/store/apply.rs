@@ -24,6 +24,7 @@ use anyhow::{Context, Result, anyhow};
 
 use crate::config::environment::{Environment, decode_text, read_optional};
 use crate::config::profile_file::ParseError;
+use crate::store::access;
 use crate::store::safe_write::{self, Renamed};
 use crate::store::stamp::Stamp;
 use crate::store::writers;
@@ -71,29 +72,11 @@ impl UserFile {
         Ok(UserFile { path, shown })
     }
 
-    /// A warning when the file exists and its group or others may read it:
-    /// ssosync keeps a file's mode, but the keys it writes there are secrets.
-    #[cfg(unix)]
+    /// A warning when the file exists and others may read it (Unix: its
+    /// group or other mode bits; Windows: its access list): ssosync keeps a
+    /// file's permissions, but the keys it writes there are secrets.
     pub fn exposure_warning(&self) -> Option<String> {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&self.path).ok()?.permissions().mode() & 0o777;
-        let who = match (mode & 0o040 != 0, mode & 0o004 != 0) {
-            (true, true) => "group and others",
-            (true, false) => "group",
-            (false, true) => "others",
-            (false, false) => return None,
-        };
-        Some(format!(
-            "{shown} is readable by {who} (mode {mode:o}); run `chmod 600 {shown}` so that only you can read the keys in it",
-            shown = self.shown
-        ))
-    }
-
-    /// A warning when the file may be read by others (Windows: its ACL, which
-    /// ssosync does not inspect yet).
-    #[cfg(not(unix))]
-    pub fn exposure_warning(&self) -> Option<String> {
-        None
+        access::exposure_warning(&self.path, &self.shown)
     }
 
     /// The document as the file holds it now; a missing file is an empty one.

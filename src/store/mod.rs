@@ -3,9 +3,11 @@
 //! ledger of the entries ssosync wrote (`ledger`), the one locked read-plan-write
 //! loop every profile-file edit goes through (`apply`), the safe write beneath it
 //! (lock, temp file, fsync, rename, fsync the folder), and the stamp that tells
-//! whether a file changed without reading it (`stamp`), and whether another
-//! program still has a replaced file open for writing (`writers`).
+//! whether a file changed without reading it (`stamp`), whether another
+//! program still has a replaced file open for writing (`writers`), and whether
+//! others may read a file ssosync writes keys into (`access`).
 
+pub mod access;
 pub mod apply;
 pub mod credentials;
 pub mod ledger;

@@ -162,6 +162,77 @@ fn every_duration_option_takes_the_same_forms() {
     }
 }
 
+/// Windows: a credentials file whose access list lets Everyone read it keeps
+/// that list, and a run that writes keys into it warns once, with the icacls
+/// that fixes it; a private one (the suite's files are: windows-check.sh runs
+/// Wine with umask 077, as a profile folder's files are on Windows) does not.
+#[cfg(windows)]
+#[test]
+fn a_credentials_file_everyone_can_read_gets_one_warning() {
+    let home = Home::new();
+    home.write(".aws/credentials", "[other]\nregion = eu-west-1\n");
+    let path = home.path(".aws/credentials");
+    let private = home.run(&["-p", "dev"]);
+    assert_eq!(private.code, 0, "{private:?}");
+    assert!(!private.stderr.contains("readable by"), "{private:?}");
+
+    set_access_list(&path, "D:P(A;;FA;;;WD)");
+    let run = home.run(&["--force", "-p", "dev", "-p", "prod"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("readable by"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one warning: {run:?}");
+    assert!(
+        lines[0].contains("~\\.aws\\credentials is readable by Everyone")
+            && lines[0].contains(&format!(
+                "run `icacls \"{}\" /inheritance:r /grant:r \"${{env:USERNAME}}:F\"` in PowerShell",
+                path.display()
+            )),
+        "{run:?}"
+    );
+    // Nothing written, nothing new exposed: no warning.
+    let fresh = home.run(&["-p", "dev"]);
+    assert!(!fresh.stderr.contains("readable by"), "{fresh:?}");
+}
+
+/// Replaces `path`'s access list with the one `sddl` describes.
+#[cfg(windows)]
+#[allow(unsafe_code)]
+fn set_access_list(path: &std::path::Path, sddl: &str) {
+    use std::os::windows::ffi::OsStrExt;
+    use std::ptr::null_mut;
+    use windows_sys::Win32::Foundation::LocalFree;
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
+    };
+    use windows_sys::Win32::Security::{
+        DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, SetFileSecurityW,
+    };
+    let sddl: Vec<u16> = sddl.encode_utf16().chain(Some(0)).collect();
+    let wide: Vec<u16> = path.as_os_str().encode_wide().chain(Some(0)).collect();
+    let mut descriptor: PSECURITY_DESCRIPTOR = null_mut();
+    // SAFETY: both strings are NUL-terminated and outlive the calls; the
+    // descriptor the first call makes is passed to the second, then freed once.
+    unsafe {
+        assert_ne!(
+            ConvertStringSecurityDescriptorToSecurityDescriptorW(
+                sddl.as_ptr(),
+                SDDL_REVISION_1,
+                &raw mut descriptor,
+                null_mut(),
+            ),
+            0,
+            "SDDL"
+        );
+        let set = SetFileSecurityW(wide.as_ptr(), DACL_SECURITY_INFORMATION, descriptor);
+        LocalFree(descriptor);
+        assert_ne!(set, 0, "SetFileSecurityW {}", path.display());
+    }
+}
+
 #[cfg(unix)]
 fn warning_lines(run: &Run) -> Vec<&str> {
     run.stderr

@@ -1,0 +1,181 @@
+//! Whether people other than its owner may read a file, and how to stop it:
+//! on Unix, its mode's group and other bits; on Windows, its access list's
+//! entries for the groups every account on the machine is in (Everyone,
+//! Authenticated Users, Users, Guests). ssosync keeps a file's permissions as
+//! they are, but the keys it writes there are secrets, so it says so.
+
+use std::path::Path;
+
+/// One warning line when `path` (shown as `shown`) exists and others may read
+/// it, with the command that fixes it; `None` when it is private, missing, or
+/// its permissions cannot be read.
+#[cfg(unix)]
+pub fn exposure_warning(path: &Path, shown: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    let who = match (mode & 0o040 != 0, mode & 0o004 != 0) {
+        (true, true) => "group and others",
+        (true, false) => "group",
+        (false, true) => "others",
+        (false, false) => return None,
+    };
+    Some(format!(
+        "{shown} is readable by {who} (mode {mode:o}); run `chmod 600 {shown}` so that only you can read the keys in it"
+    ))
+}
+
+#[cfg(windows)]
+pub fn exposure_warning(path: &Path, shown: &str) -> Option<String> {
+    let readers = windows_acl::readers(path)?;
+    if readers.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{shown} is readable by {} (its access list); run `icacls \"{}\" /inheritance:r /grant:r \"${{env:USERNAME}}:F\"` in PowerShell so that only you can read the keys in it",
+        join(&readers),
+        path.display()
+    ))
+}
+
+#[cfg(not(any(unix, windows)))]
+pub fn exposure_warning(_path: &Path, _shown: &str) -> Option<String> {
+    None
+}
+
+/// `A`, `A and B`, `A, B and C`.
+#[cfg(any(windows, test))]
+fn join(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(windows)]
+mod windows_acl {
+    use std::path::Path;
+
+    /// The groups of everyone on the machine, as the warning names them.
+    const GROUPS: [(i32, &str); 4] = [
+        (windows_sys::Win32::Security::WinWorldSid, "Everyone"),
+        (
+            windows_sys::Win32::Security::WinAuthenticatedUserSid,
+            "Authenticated Users",
+        ),
+        (windows_sys::Win32::Security::WinBuiltinUsersSid, "Users"),
+        (windows_sys::Win32::Security::WinBuiltinGuestsSid, "Guests"),
+    ];
+    /// Read access: FILE_READ_DATA, GENERIC_READ or GENERIC_ALL.
+    const READS: u32 = 0x0000_0001 | 0x8000_0000 | 0x1000_0000;
+    const ACCESS_ALLOWED_ACE_TYPE: u8 = 0;
+    const ACCESS_DENIED_ACE_TYPE: u8 = 1;
+
+    /// The groups in [`GROUPS`] the file's access list lets read it: for each,
+    /// the first entry that names it with read access (allow or deny) decides,
+    /// as Windows reads an access list in order; entries that only pass on to
+    /// children are skipped. `None` when the list cannot be read.
+    #[allow(unsafe_code)]
+    pub fn readers(path: &Path) -> Option<Vec<&'static str>> {
+        use std::os::windows::ffi::OsStrExt;
+        use std::ptr::null_mut;
+        use windows_sys::Win32::Foundation::LocalFree;
+        use windows_sys::Win32::Security::Authorization::{GetNamedSecurityInfoW, SE_FILE_OBJECT};
+        use windows_sys::Win32::Security::{
+            ACCESS_ALLOWED_ACE, ACE_HEADER, ACL, DACL_SECURITY_INFORMATION, GetAce,
+            INHERIT_ONLY_ACE, IsWellKnownSid, PSECURITY_DESCRIPTOR,
+        };
+
+        let wide: Vec<u16> = path.as_os_str().encode_wide().chain(Some(0)).collect();
+        let mut dacl: *mut ACL = null_mut();
+        let mut descriptor: PSECURITY_DESCRIPTOR = null_mut();
+        // SAFETY: `wide` is a NUL-terminated path that outlives the call; the
+        // out-pointers are valid locals. On success `descriptor` is ours to
+        // free with LocalFree, and `dacl` points into it.
+        let status = unsafe {
+            GetNamedSecurityInfoW(
+                wide.as_ptr(),
+                SE_FILE_OBJECT,
+                DACL_SECURITY_INFORMATION,
+                null_mut(),
+                null_mut(),
+                &raw mut dacl,
+                null_mut(),
+                &raw mut descriptor,
+            )
+        };
+        if status != 0 {
+            return None;
+        }
+        let mut decided: Vec<(&'static str, bool)> = Vec::new();
+        if dacl.is_null() {
+            // No access list at all: everyone has every right.
+            decided.push(("Everyone", true));
+        } else {
+            // SAFETY: `dacl` is non-null and points into `descriptor`, alive
+            // until LocalFree below.
+            let count = unsafe { (*dacl).AceCount };
+            for index in 0..u32::from(count) {
+                let mut ace: *mut core::ffi::c_void = null_mut();
+                // SAFETY: `index` is below the list's count; GetAce sets `ace`
+                // to an entry inside the list.
+                if unsafe { GetAce(dacl, index, &raw mut ace) } == 0 || ace.is_null() {
+                    continue;
+                }
+                // SAFETY: every entry starts with an ACE_HEADER.
+                let header = unsafe { *ace.cast::<ACE_HEADER>() };
+                let allow = match header.AceType {
+                    ACCESS_ALLOWED_ACE_TYPE => true,
+                    ACCESS_DENIED_ACE_TYPE => false,
+                    _ => continue,
+                };
+                if u32::from(header.AceFlags) & INHERIT_ONLY_ACE != 0 {
+                    continue;
+                }
+                // Allow and deny entries share ACCESS_ALLOWED_ACE's layout,
+                // the SID starting at `SidStart`.
+                let entry = ace.cast::<ACCESS_ALLOWED_ACE>();
+                // SAFETY: `entry` is an allow or deny entry inside the list.
+                let mask = unsafe { (*entry).Mask };
+                if mask & READS == 0 {
+                    continue;
+                }
+                // SAFETY: as above; only the field's address is taken.
+                let sid = unsafe { (&raw mut (*entry).SidStart).cast() };
+                for (kind, name) in GROUPS {
+                    // SAFETY: `sid` points at the entry's SID, inside the list.
+                    let is = unsafe { IsWellKnownSid(sid, kind) } != 0;
+                    if is && !decided.iter().any(|(n, _)| *n == name) {
+                        decided.push((name, allow));
+                    }
+                }
+            }
+        }
+        // SAFETY: `descriptor` came from GetNamedSecurityInfoW and is freed once.
+        unsafe {
+            LocalFree(descriptor);
+        }
+        let readers = GROUPS
+            .iter()
+            .map(|(_, name)| *name)
+            .filter(|name| decided.iter().any(|(n, allow)| n == name && *allow))
+            .collect();
+        Some(readers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_joined_as_a_sentence() {
+        assert_eq!(join(&[]), "");
+        assert_eq!(join(&["Everyone"]), "Everyone");
+        assert_eq!(join(&["Everyone", "Users"]), "Everyone and Users");
+        assert_eq!(
+            join(&["Everyone", "Authenticated Users", "Users"]),
+            "Everyone, Authenticated Users and Users"
+        );
+    }
+}
