@@ -104,6 +104,10 @@ x86_64-w64-mingw32-gcc -O2 -s -o "$CARGO_TARGET_DIR/hold-root-store.exe" \
   scripts/wine/hold-root-store.c -lcrypt32
 # No Wine process left from an earlier, interrupted run may hold the semaphore.
 wineserver -k 2>/dev/null || true
+# Wine shows a file's Unix mode as its access list (o+r: Everyone may read), so
+# the files the tests make are private, as a profile folder's are on Windows:
+# set before the wineserver starts, which creates the files.
+umask 077
 : >"$holder_out"
 wine "$CARGO_TARGET_DIR/hold-root-store.exe" >"$holder_out" 2>&1 &
 holder=$!
@@ -121,9 +125,6 @@ grep -q '^ready' "$holder_out" || { echo "windows-check: hold-root-store did not
 #    A binary that hangs is stopped after 20 minutes (the suite takes about 4).
 results="$CARGO_TARGET_DIR/results.txt"
 : >"$results"
-# Wine shows a file's Unix mode as its access list (o+r: Everyone may read), so
-# the files the tests make are private, as a profile folder's are on Windows.
-umask 077
 status=0 crashed=0
 # run_tests EXE LOG LABEL ARGS...: one run of a test binary, its summary kept.
 run_tests() {
