@@ -6,7 +6,8 @@
 //! deleted, so two processes can never hold locks on different inodes.
 //!
 //! Windows: no mode bits (a new file takes the ACL of its folder, which in the
-//! user's profile is the user's own, as the AWS CLI relies on) and no folder fsync
+//! user's profile is the user's own, as the AWS CLI relies on; a replaced file
+//! keeps its own ACL, copied onto the temp file) and no folder fsync
 //! (NTFS journals the rename). A rename over a file another program holds open (an
 //! editor, a backup or virus scanner) is refused there, so it is tried again for a
 //! while ([`RENAME_PATIENCE`]) before the write fails with the file unchanged.
@@ -175,7 +176,7 @@ fn stage_as(
             .and_then(|()| buffered.flush())
             .with_context(|| format!("cannot write {}", temp.display()))?;
         drop(buffered);
-        private::set_access(&file, target, access)
+        private::set_access(&file, &temp, target, access)
             .with_context(|| format!("cannot set permissions on {}", temp.display()))?;
         file.sync_all()
             .with_context(|| format!("cannot sync {} to disk", temp.display()))?;
@@ -309,7 +310,8 @@ fn sync_folder(_: &Path) -> Result<()> {
 
 /// Who may read what ssosync creates: on Unix the owner only (0600 files, 0700
 /// folders), a replaced file keeping its own mode; on Windows a new file takes
-/// the ACL of its folder (in the profile, the user's own), as the AWS CLI's do.
+/// the ACL of its folder (in the profile, the user's own), as the AWS CLI's do,
+/// and a replaced file keeps its own.
 mod private {
     use std::fs::{File, OpenOptions};
     use std::path::Path;
@@ -351,7 +353,7 @@ mod private {
 
     /// Gives `file` (created by [`options`]) the mode `access` asks for.
     #[cfg(unix)]
-    pub fn set_access(file: &File, target: &Path, access: Access) -> std::io::Result<()> {
+    pub fn set_access(file: &File, _: &Path, target: &Path, access: Access) -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let mode = match (access, std::fs::metadata(target)) {
             (Access::LikeTarget, Ok(meta)) => meta.permissions().mode() & 0o7777,
@@ -363,9 +365,90 @@ mod private {
         file.set_permissions(std::fs::Permissions::from_mode(mode))
     }
 
-    /// Nothing to do: the file already has its folder's ACL.
-    #[cfg(not(unix))]
-    pub fn set_access(_: &File, _: &Path, _: Access) -> std::io::Result<()> {
+    /// Windows: a replaced file keeps its own access list (the rename would
+    /// otherwise leave it with the one the temp file took from the folder,
+    /// undoing what its owner set); a new file, or a private one, keeps the
+    /// folder's. The list is copied by path: `file` was not opened to change it.
+    #[cfg(windows)]
+    #[allow(unsafe_code)]
+    pub fn set_access(_: &File, temp: &Path, target: &Path, access: Access) -> std::io::Result<()> {
+        use std::os::windows::ffi::OsStrExt;
+        use std::ptr::null_mut;
+        use windows_sys::Win32::Foundation::LocalFree;
+        use windows_sys::Win32::Security::Authorization::{
+            GetNamedSecurityInfoW, SE_FILE_OBJECT, SetNamedSecurityInfoW,
+        };
+        use windows_sys::Win32::Security::{
+            ACL, DACL_SECURITY_INFORMATION, GetSecurityDescriptorControl,
+            PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, SE_DACL_PROTECTED,
+            UNPROTECTED_DACL_SECURITY_INFORMATION,
+        };
+        const ERROR_FILE_NOT_FOUND: u32 = 2;
+        const ERROR_PATH_NOT_FOUND: u32 = 3;
+        if matches!(access, Access::Private) {
+            return Ok(());
+        }
+        let wide = |p: &Path| -> Vec<u16> { p.as_os_str().encode_wide().chain(Some(0)).collect() };
+        let (target, temp) = (wide(target), wide(temp));
+        let mut dacl: *mut ACL = null_mut();
+        let mut descriptor: PSECURITY_DESCRIPTOR = null_mut();
+        // SAFETY: `target` is a NUL-terminated path that outlives the call; the
+        // out-pointers are valid locals. On success `descriptor` is ours to
+        // free with LocalFree, and `dacl` points into it.
+        let status = unsafe {
+            GetNamedSecurityInfoW(
+                target.as_ptr(),
+                SE_FILE_OBJECT,
+                DACL_SECURITY_INFORMATION,
+                null_mut(),
+                null_mut(),
+                &raw mut dacl,
+                null_mut(),
+                &raw mut descriptor,
+            )
+        };
+        match status {
+            0 => {}
+            ERROR_FILE_NOT_FOUND | ERROR_PATH_NOT_FOUND => return Ok(()),
+            code => return Err(std::io::Error::from_raw_os_error(code.cast_signed())),
+        }
+        let mut control: u16 = 0;
+        let mut revision: u32 = 0;
+        // SAFETY: `descriptor` is the valid descriptor read above.
+        let read = unsafe {
+            GetSecurityDescriptorControl(descriptor, &raw mut control, &raw mut revision)
+        };
+        // A protected list (inheritance turned off) stays so; an unprotected one
+        // gets the folder's inherited entries again, as the file had.
+        let protection = if read != 0 && control & SE_DACL_PROTECTED != 0 {
+            PROTECTED_DACL_SECURITY_INFORMATION
+        } else {
+            UNPROTECTED_DACL_SECURITY_INFORMATION
+        };
+        // SAFETY: `temp` is a NUL-terminated path; `dacl` (null: no list, which
+        // is copied as such) lives in `descriptor`, freed once right after.
+        let status = unsafe {
+            let status = SetNamedSecurityInfoW(
+                temp.as_ptr(),
+                SE_FILE_OBJECT,
+                DACL_SECURITY_INFORMATION | protection,
+                null_mut(),
+                null_mut(),
+                dacl,
+                null_mut(),
+            );
+            LocalFree(descriptor);
+            status
+        };
+        match status {
+            0 => Ok(()),
+            code => Err(std::io::Error::from_raw_os_error(code.cast_signed())),
+        }
+    }
+
+    /// Nothing to do: no permissions here beyond what the platform gives.
+    #[cfg(not(any(unix, windows)))]
+    pub fn set_access(_: &File, _: &Path, _: &Path, _: Access) -> std::io::Result<()> {
         Ok(())
     }
 }

@@ -163,9 +163,10 @@ fn every_duration_option_takes_the_same_forms() {
 }
 
 /// Windows: a credentials file whose access list lets Everyone read it keeps
-/// that list, and a run that writes keys into it warns once, with the icacls
-/// that fixes it; a private one (the suite's files are: windows-check.sh runs
-/// Wine with umask 077, as a profile folder's files are on Windows) does not.
+/// that list through the rename (the temp file had the folder's, which would
+/// show no warning), and a run that writes keys into it warns once, with the
+/// icacls that fixes it; a private one (the suite's files are: windows-check.sh
+/// runs Wine with umask 077, as a profile folder's files are on Windows) does not.
 #[cfg(windows)]
 #[test]
 fn a_credentials_file_everyone_can_read_gets_one_warning() {
