@@ -172,7 +172,8 @@ fn every_duration_option_takes_the_same_forms() {
 fn a_credentials_file_everyone_can_read_gets_one_warning() {
     let home = Home::new();
     home.write(".aws/credentials", "[other]\nregion = eu-west-1\n");
-    let path = home.path(".aws/credentials");
+    // Joined, not `.aws/credentials`: the path as Windows (and the warning) spells it.
+    let path = home.path(".aws").join("credentials");
     let private = home.run(&["-p", "dev"]);
     assert_eq!(private.code, 0, "{private:?}");
     assert!(!private.stderr.contains("readable by"), "{private:?}");
