@@ -112,8 +112,10 @@ pub struct StsClient {
 pub struct ClientFactory {
     settings: ClientSettings,
     tls: TlsContext,
-    /// One HTTP client per proxy (by its variable; `None`: direct).
-    http: RwLock<HashMap<Option<String>, SharedHttpClient>>,
+    /// One HTTP client per proxy (by where it was set and its address: Windows'
+    /// setting may name one for `http://` and another for `https://`; `None`:
+    /// direct).
+    http: RwLock<HashMap<Option<(String, String)>, SharedHttpClient>>,
     notices: Vec<String>,
 }
 
@@ -235,7 +237,7 @@ impl ClientFactory {
             )
             .ok()
             .flatten();
-        let key = proxy.map(|p| p.variable.clone());
+        let key = proxy.map(|p| (p.variable.clone(), p.shown.clone()));
         if let Some(client) = self.http.read().ok().and_then(|c| c.get(&key).cloned()) {
             return client;
         }

@@ -126,8 +126,9 @@ impl InternetOptions {
         if !server.contains(['=', ';']) {
             return Some(with_scheme(server, "http"));
         }
+        // A protocol named twice: the last one counts.
         let entry = |wanted: &str| {
-            server.split(';').find_map(|entry| {
+            server.split(';').rev().find_map(|entry| {
                 let (protocol, address) = entry.split_once('=')?;
                 let address = address.trim();
                 (protocol.trim().eq_ignore_ascii_case(wanted) && !address.is_empty())
@@ -231,7 +232,7 @@ mod tests {
             all.proxy_for("http").as_deref(),
             Some("http://proxy.corp:8080")
         );
-        let split = on("http=web:80;https=secure:3128;ftp=f:21");
+        let split = on("https=old:1;http=web:80;https=secure:3128;ftp=f:21");
         assert_eq!(
             split.proxy_for("https").as_deref(),
             Some("http://secure:3128")

@@ -46,10 +46,6 @@ pub struct Proxies {
     no_proxy: NoProxy,
 }
 
-/// The variables that name proxies, or exempt hosts from them: when any is
-/// set, Windows' own proxy setting is not read (as in the AWS CLI).
-const VARIABLES: [&str; 4] = ["https_proxy", "http_proxy", "all_proxy", "no_proxy"];
-
 impl Proxies {
     /// The environment's proxy variables; when none is set, Windows' own
     /// proxy setting (elsewhere: no proxy).
@@ -58,9 +54,12 @@ impl Proxies {
     }
 
     fn from_sources(env: &Environment, system: impl FnOnce() -> Option<InternetOptions>) -> Self {
-        if VARIABLES.iter().all(|v| pick(env, v).is_none())
-            && let Some(options) = system()
-        {
+        // Any `*_proxy` variable set (NO_PROXY and FTP_PROXY too), and Windows'
+        // own setting is not read, as in the AWS CLI's Python.
+        let any_variable = env
+            .vars()
+            .any(|(k, v)| k.to_ascii_lowercase().ends_with("_proxy") && !v.is_empty());
+        if !any_variable && let Some(options) = system() {
             return Self::from_internet_options(&options);
         }
         let setting = |name: &str| match pick(env, name) {
@@ -483,8 +482,13 @@ mod tests {
             via(&from(&[("https_proxy", "http://env:1")]), "http", "x"),
             None
         );
-        // Set but empty counts as unset, as for the AWS CLI's Python.
+        // Set but empty counts as unset, as for the AWS CLI's Python; any
+        // other `*_proxy` counts as set.
         assert!(via(&from(&[("HTTPS_PROXY", "")]), "https", "x.example").is_some());
+        assert_eq!(
+            via(&from(&[("FTP_PROXY", "http://f:21")]), "https", "x.example"),
+            None
+        );
         // A SOCKS-only setting: the fix, without the address.
         let socks = Proxies::from_sources(&Environment::from_vars::<&str, &str>([]), || {
             Some(InternetOptions {

@@ -30,10 +30,15 @@ pub fn exposure_warning(path: &Path, shown: &str) -> Option<String> {
     if readers.is_empty() {
         return None;
     }
+    let sids: Vec<&str> = readers
+        .iter()
+        .filter_map(|name| windows_acl::sid_of(name))
+        .collect();
     Some(format!(
-        "{shown} is readable by {} (its access list); run `icacls \"{}\" /inheritance:r /grant:r \"${{env:USERNAME}}:F\"` in PowerShell so that only you can read the keys in it",
+        "{shown} is readable by {} (its access list); run `icacls \"{}\" /inheritance:r /remove:g {} /grant:r \"${{env:USERNAME}}:F\"` in PowerShell so that only you can read the keys in it",
         join(&readers),
-        path.display()
+        path.display(),
+        sids.join(" ")
     ))
 }
 
@@ -56,6 +61,17 @@ fn join(names: &[&str]) -> String {
 mod windows_acl {
     use std::path::Path;
 
+    /// `*S-1-1-0`: how icacls names a group by its SID (names are translated).
+    pub fn sid_of(name: &str) -> Option<&'static str> {
+        Some(match name {
+            "Everyone" => "*S-1-1-0",
+            "Authenticated Users" => "*S-1-5-11",
+            "Users" => "*S-1-5-32-545",
+            "Guests" => "*S-1-5-32-546",
+            _ => return None,
+        })
+    }
+
     /// The groups of everyone on the machine, as the warning names them.
     const GROUPS: [(i32, &str); 4] = [
         (windows_sys::Win32::Security::WinWorldSid, "Everyone"),
@@ -73,8 +89,9 @@ mod windows_acl {
 
     /// The groups in [`GROUPS`] the file's access list lets read it: for each,
     /// the first entry that names it with read access (allow or deny) decides,
-    /// as Windows reads an access list in order; entries that only pass on to
-    /// children are skipped. `None` when the list cannot be read.
+    /// as Windows reads an access list in order, and a deny for Everyone
+    /// decides every group; entries that only pass on to children are skipped.
+    /// `None` when the list cannot be read.
     #[allow(unsafe_code)]
     pub fn readers(path: &Path) -> Option<Vec<&'static str>> {
         use std::os::windows::ffi::OsStrExt;
@@ -145,8 +162,16 @@ mod windows_acl {
                 for (kind, name) in GROUPS {
                     // SAFETY: `sid` points at the entry's SID, inside the list.
                     let is = unsafe { IsWellKnownSid(sid, kind) } != 0;
-                    if is && !decided.iter().any(|(n, _)| *n == name) {
-                        decided.push((name, allow));
+                    if !is {
+                        continue;
+                    }
+                    // Everyone denied is every group denied: all are in it.
+                    let denies_all = !allow && name == "Everyone";
+                    for (_, group) in GROUPS {
+                        let undecided = !decided.iter().any(|(n, _)| *n == group);
+                        if undecided && (group == name || denies_all) {
+                            decided.push((group, allow));
+                        }
                     }
                 }
             }

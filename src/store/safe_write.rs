@@ -369,6 +369,8 @@ mod private {
     /// otherwise leave it with the one the temp file took from the folder,
     /// undoing what its owner set); a new file, or a private one, keeps the
     /// folder's. The list is copied by path: `file` was not opened to change it.
+    /// Where lists cannot be read or set (FAT, some shares), the temp file
+    /// keeps its folder's, as every write did before: never a failed write.
     #[cfg(windows)]
     #[allow(unsafe_code)]
     pub fn set_access(_: &File, temp: &Path, target: &Path, access: Access) -> std::io::Result<()> {
@@ -410,7 +412,16 @@ mod private {
         match status {
             0 => {}
             ERROR_FILE_NOT_FOUND | ERROR_PATH_NOT_FOUND => return Ok(()),
-            code => return Err(std::io::Error::from_raw_os_error(code.cast_signed())),
+            // A file system without access lists (FAT, some network shares) or
+            // a list ssosync may not read: the file is written as it was before
+            // ssosync kept lists, with its folder's.
+            code => {
+                tracing::debug!(
+                    error = %std::io::Error::from_raw_os_error(code.cast_signed()),
+                    "cannot read the access list of the file replaced; the new one has its folder's"
+                );
+                return Ok(());
+            }
         }
         let mut control: u16 = 0;
         let mut revision: u32 = 0;
@@ -425,8 +436,9 @@ mod private {
         } else {
             UNPROTECTED_DACL_SECURITY_INFORMATION
         };
-        // SAFETY: `temp` is a NUL-terminated path; `dacl` (null: no list, which
-        // is copied as such) lives in `descriptor`, freed once right after.
+        // SAFETY: `temp` is a NUL-terminated path; `dacl` (null when the file
+        // had no list: then the temp file keeps its folder's entries) lives in
+        // `descriptor`, freed once right after.
         let status = unsafe {
             let status = SetNamedSecurityInfoW(
                 temp.as_ptr(),
@@ -440,10 +452,13 @@ mod private {
             LocalFree(descriptor);
             status
         };
-        match status {
-            0 => Ok(()),
-            code => Err(std::io::Error::from_raw_os_error(code.cast_signed())),
+        if status != 0 {
+            tracing::debug!(
+                error = %std::io::Error::from_raw_os_error(status.cast_signed()),
+                "cannot give the temp file the replaced file's access list; it has its folder's"
+            );
         }
+        Ok(())
     }
 
     /// Nothing to do: no permissions here beyond what the platform gives.

@@ -190,7 +190,7 @@ fn a_credentials_file_everyone_can_read_gets_one_warning() {
     assert!(
         lines[0].contains("~\\.aws\\credentials is readable by Everyone")
             && lines[0].contains(&format!(
-                "run `icacls \"{}\" /inheritance:r /grant:r \"${{env:USERNAME}}:F\"` in PowerShell",
+                "run `icacls \"{}\" /inheritance:r /remove:g *S-1-1-0 /grant:r \"${{env:USERNAME}}:F\"` in PowerShell",
                 path.display()
             )),
         "{run:?}"
