@@ -412,3 +412,41 @@ impl HttpClient for Http {
         connector
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::internet_options::InternetOptions;
+
+    /// Windows' setting names one proxy for `http://` and another for
+    /// `https://`, both from the same place: each gets its own HTTP client.
+    #[test]
+    fn each_proxy_address_gets_its_own_http_client() {
+        let options = InternetOptions {
+            enabled: true,
+            server: "http=127.0.0.1:1;https=127.0.0.1:2".into(),
+            bypass: String::new(),
+        };
+        let settings = ClientSettings {
+            sso_endpoint: Some(EndpointOverride {
+                url: "http://127.0.0.1:9".into(),
+                variable: "AWS_ENDPOINT_URL_SSO".into(),
+            }),
+            oidc_endpoint: None,
+            sts_endpoint: None,
+            timeout: Duration::from_secs(1),
+            proxies: Proxies::from_internet_options(&options),
+            ca_bundles: Vec::new(),
+        };
+        let factory = ClientFactory::new(settings).unwrap();
+        let sso = factory.route(Service::Sso, "eu-west-1");
+        let oidc = factory.route(Service::SsoOidc, "eu-west-1");
+        let via = |route: &Route| route.proxy.as_ref().map(|(shown, _)| shown.clone());
+        assert_eq!(via(&sso).as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(via(&oidc).as_deref(), Some("http://127.0.0.1:2"));
+        factory.http(&sso);
+        factory.http(&oidc);
+        factory.http(&sso);
+        assert_eq!(factory.http.read().unwrap().len(), 2);
+    }
+}

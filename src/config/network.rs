@@ -79,7 +79,8 @@ impl Proxies {
         }
     }
 
-    fn from_internet_options(options: &InternetOptions) -> Self {
+    /// The proxies Windows' own setting names (and its exceptions).
+    pub fn from_internet_options(options: &InternetOptions) -> Self {
         let setting = |scheme: &str| match options.proxy_for(scheme) {
             None => Setting::Unset,
             Some(url) if url.starts_with("socks") => Setting::Unusable(format!(
