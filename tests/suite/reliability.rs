@@ -184,6 +184,18 @@ fn spawn_snapshot_reader(
     })
 }
 
+/// The foreign writer's pause between appends, in microseconds (from, to).
+/// Under Wine every file call goes through its server, and a run's
+/// read-plan-rename takes about ten times as long as on Linux: the pauses are
+/// longer in proportion, so the contention is the same rather than a writer
+/// that changes the file through nearly every attempt (when 16 runs and the
+/// rest of the suite share two cores, most runs then gave up).
+const FOREIGN_PAUSE_US: (u64, u64) = if cfg!(windows) {
+    (20_000, 150_000)
+} else {
+    (4_000, 34_000)
+};
+
 /// A program that does not know about our lock: it appends whole sections with
 /// plain `open(O_APPEND)` + `write`, a few milliseconds apart.
 fn spawn_foreign_writer(
@@ -205,7 +217,8 @@ fn spawn_foreign_writer(
             file.write_all(text.as_bytes()).unwrap();
             drop(file);
             written.push(name);
-            std::thread::sleep(Duration::from_micros(4_000 + rng.below(30_000)));
+            let (from, to) = FOREIGN_PAUSE_US;
+            std::thread::sleep(Duration::from_micros(from + rng.below(to - from)));
         }
         written
     })
