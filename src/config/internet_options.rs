@@ -26,70 +26,51 @@ pub const SOURCE: &str = "Windows' proxy setting";
 #[cfg(windows)]
 #[allow(unsafe_code)]
 pub fn read() -> Option<InternetOptions> {
-    use std::ptr::null_mut;
     use windows_sys::Win32::System::Registry::{
-        HKEY_CURRENT_USER, RRF_RT_REG_DWORD, RRF_RT_REG_SZ, RegGetValueW,
+        HKEY_CURRENT_USER, REG_ROUTINE_FLAGS, RRF_RT_REG_DWORD, RRF_RT_REG_SZ, RegGetValueW,
     };
-    const ERROR_SUCCESS: u32 = 0;
     let wide = |s: &str| s.encode_utf16().chain(Some(0)).collect::<Vec<u16>>();
     let key = wide(r"Software\Microsoft\Windows\CurrentVersion\Internet Settings");
+    // One value of the key into `data` (null: only its size), `size` bytes
+    // at most; `size` becomes the bytes it holds. `false`: unread (missing,
+    // another type, or grown past `size` since it was measured).
+    let query =
+        |name: &str, kind: REG_ROUTINE_FLAGS, data: *mut core::ffi::c_void, size: &mut u32| {
+            let name = wide(name);
+            // SAFETY: `key` and `name` are NUL-terminated UTF-16 strings that
+            // outlive the call; `data` is null or writable for `size` bytes.
+            let status = unsafe {
+                RegGetValueW(
+                    HKEY_CURRENT_USER,
+                    key.as_ptr(),
+                    name.as_ptr(),
+                    kind,
+                    std::ptr::null_mut(),
+                    data,
+                    size,
+                )
+            };
+            status == 0
+        };
     let dword = |name: &str| -> Option<u32> {
-        let name = wide(name);
         let mut value: u32 = 0;
         let mut size = u32::try_from(std::mem::size_of::<u32>()).ok()?;
-        // SAFETY: `key` and `name` are NUL-terminated UTF-16 strings that
-        // outlive the call; `value` is a writable u32 and `size` says so.
-        let status = unsafe {
-            RegGetValueW(
-                HKEY_CURRENT_USER,
-                key.as_ptr(),
-                name.as_ptr(),
-                RRF_RT_REG_DWORD,
-                null_mut(),
-                (&raw mut value).cast(),
-                &raw mut size,
-            )
-        };
-        (status == ERROR_SUCCESS).then_some(value)
+        query(name, RRF_RT_REG_DWORD, (&raw mut value).cast(), &mut size).then_some(value)
     };
     let string = |name: &str| -> Option<String> {
-        let name = wide(name);
         let mut size: u32 = 0;
-        // SAFETY: as above; a null buffer asks only for the size in bytes.
-        let status = unsafe {
-            RegGetValueW(
-                HKEY_CURRENT_USER,
-                key.as_ptr(),
-                name.as_ptr(),
-                RRF_RT_REG_SZ,
-                null_mut(),
-                null_mut(),
-                &raw mut size,
-            )
-        };
-        if status != ERROR_SUCCESS {
+        if !query(name, RRF_RT_REG_SZ, std::ptr::null_mut(), &mut size) {
             return None;
         }
         let mut buffer = vec![0u16; usize::try_from(size).ok()?.div_ceil(2).max(1)];
         let mut size = u32::try_from(buffer.len() * 2).ok()?;
-        // SAFETY: `buffer` is writable for `size` bytes. A value that grew
-        // since the first call fails with ERROR_MORE_DATA: then it is unread.
-        let status = unsafe {
-            RegGetValueW(
-                HKEY_CURRENT_USER,
-                key.as_ptr(),
-                name.as_ptr(),
-                RRF_RT_REG_SZ,
-                null_mut(),
-                buffer.as_mut_ptr().cast(),
-                &raw mut size,
-            )
-        };
-        if status != ERROR_SUCCESS {
+        if !query(name, RRF_RT_REG_SZ, buffer.as_mut_ptr().cast(), &mut size) {
             return None;
         }
         let written = usize::try_from(size).ok()?.div_ceil(2).min(buffer.len());
-        let text = buffer[..written]
+        let text = buffer
+            .get(..written)
+            .unwrap_or_default()
             .split(|&c| c == 0)
             .next()
             .unwrap_or_default();

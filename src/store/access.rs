@@ -26,7 +26,7 @@ pub fn exposure_warning(path: &Path, shown: &str) -> Option<String> {
 
 #[cfg(windows)]
 pub fn exposure_warning(path: &Path, shown: &str) -> Option<String> {
-    let readers = windows_acl::readers(path)?;
+    let readers = windows_acl::FileAcl::read(path).ok()?.readers();
     if readers.is_empty() {
         return None;
     }
@@ -58,8 +58,10 @@ fn join(names: &[&str]) -> String {
 }
 
 #[cfg(windows)]
-mod windows_acl {
+pub mod windows_acl {
     use std::path::Path;
+    use std::ptr::null_mut;
+    use windows_sys::Win32::Security::{ACL, PSECURITY_DESCRIPTOR};
 
     /// `*S-1-1-0`: how icacls names a group by its SID (names are translated).
     pub fn sid_of(name: &str) -> Option<&'static str> {
@@ -87,56 +89,90 @@ mod windows_acl {
     const ACCESS_ALLOWED_ACE_TYPE: u8 = 0;
     const ACCESS_DENIED_ACE_TYPE: u8 = 1;
 
-    /// The groups in [`GROUPS`] the file's access list lets read it: for each,
-    /// the first entry that names it with read access (allow or deny) decides,
-    /// as Windows reads an access list in order, and a deny for Everyone
-    /// decides every group; entries that only pass on to children are skipped.
-    /// `None` when the list cannot be read.
-    #[allow(unsafe_code)]
-    pub fn readers(path: &Path) -> Option<Vec<&'static str>> {
-        use std::os::windows::ffi::OsStrExt;
-        use std::ptr::null_mut;
-        use windows_sys::Win32::Foundation::LocalFree;
-        use windows_sys::Win32::Security::Authorization::{GetNamedSecurityInfoW, SE_FILE_OBJECT};
-        use windows_sys::Win32::Security::{
-            ACCESS_ALLOWED_ACE, ACE_HEADER, ACL, DACL_SECURITY_INFORMATION, GetAce,
-            INHERIT_ONLY_ACE, IsWellKnownSid, PSECURITY_DESCRIPTOR,
-        };
+    /// A file's security descriptor, holding its access list (DACL); freed
+    /// when dropped. What `readers` walks and `safe_write` copies.
+    pub struct FileAcl {
+        descriptor: PSECURITY_DESCRIPTOR,
+        dacl: *mut ACL,
+    }
 
-        let wide: Vec<u16> = path.as_os_str().encode_wide().chain(Some(0)).collect();
-        let mut dacl: *mut ACL = null_mut();
-        let mut descriptor: PSECURITY_DESCRIPTOR = null_mut();
-        // SAFETY: `wide` is a NUL-terminated path that outlives the call; the
-        // out-pointers are valid locals. On success `descriptor` is ours to
-        // free with LocalFree, and `dacl` points into it.
-        let status = unsafe {
-            GetNamedSecurityInfoW(
-                wide.as_ptr(),
-                SE_FILE_OBJECT,
-                DACL_SECURITY_INFORMATION,
-                null_mut(),
-                null_mut(),
-                &raw mut dacl,
-                null_mut(),
-                &raw mut descriptor,
-            )
-        };
-        if status != 0 {
-            return None;
+    impl FileAcl {
+        /// The access list of `path`; `Err` holds the Win32 error (2 or 3:
+        /// no such file).
+        #[allow(unsafe_code)]
+        pub fn read(path: &Path) -> Result<FileAcl, u32> {
+            use std::os::windows::ffi::OsStrExt;
+            use windows_sys::Win32::Security::Authorization::{
+                GetNamedSecurityInfoW, SE_FILE_OBJECT,
+            };
+            use windows_sys::Win32::Security::DACL_SECURITY_INFORMATION;
+            let wide: Vec<u16> = path.as_os_str().encode_wide().chain(Some(0)).collect();
+            let mut acl = FileAcl {
+                descriptor: null_mut(),
+                dacl: null_mut(),
+            };
+            // SAFETY: `wide` is a NUL-terminated path that outlives the call;
+            // the out-pointers are fields of a local. On success `descriptor`
+            // is ours (freed by Drop), and `dacl` points into it.
+            let status = unsafe {
+                GetNamedSecurityInfoW(
+                    wide.as_ptr(),
+                    SE_FILE_OBJECT,
+                    DACL_SECURITY_INFORMATION,
+                    null_mut(),
+                    null_mut(),
+                    &raw mut acl.dacl,
+                    null_mut(),
+                    &raw mut acl.descriptor,
+                )
+            };
+            match status {
+                0 => Ok(acl),
+                code => Err(code),
+            }
         }
-        let mut decided: Vec<(&'static str, bool)> = Vec::new();
-        if dacl.is_null() {
-            // No access list at all: everyone has every right.
-            decided.push(("Everyone", true));
-        } else {
+
+        /// The list, inside the descriptor (null: the file has none, and
+        /// everyone has every right).
+        pub fn dacl(&self) -> *const ACL {
+            self.dacl
+        }
+
+        /// Whether inheritance from the folder is turned off for the list.
+        #[allow(unsafe_code)]
+        pub fn protected(&self) -> bool {
+            use windows_sys::Win32::Security::{GetSecurityDescriptorControl, SE_DACL_PROTECTED};
+            let mut control: u16 = 0;
+            let mut revision: u32 = 0;
+            // SAFETY: `descriptor` is the valid descriptor `read` got.
+            let read = unsafe {
+                GetSecurityDescriptorControl(self.descriptor, &raw mut control, &raw mut revision)
+            };
+            read != 0 && control & SE_DACL_PROTECTED != 0
+        }
+
+        /// The groups in [`GROUPS`] the list lets read the file: for each,
+        /// the first entry that names it with read access (allow or deny)
+        /// decides, as Windows reads an access list in order, and a deny for
+        /// Everyone decides every group; entries that only pass on to
+        /// children are skipped.
+        #[allow(unsafe_code)]
+        pub fn readers(&self) -> Vec<&'static str> {
+            use windows_sys::Win32::Security::{
+                ACCESS_ALLOWED_ACE, ACE_HEADER, GetAce, INHERIT_ONLY_ACE, IsWellKnownSid,
+            };
+            if self.dacl.is_null() {
+                return vec!["Everyone"];
+            }
+            let mut decided: Vec<(&'static str, bool)> = Vec::new();
             // SAFETY: `dacl` is non-null and points into `descriptor`, alive
-            // until LocalFree below.
-            let count = unsafe { (*dacl).AceCount };
+            // as long as `self`.
+            let count = unsafe { (*self.dacl).AceCount };
             for index in 0..u32::from(count) {
                 let mut ace: *mut core::ffi::c_void = null_mut();
                 // SAFETY: `index` is below the list's count; GetAce sets `ace`
                 // to an entry inside the list.
-                if unsafe { GetAce(dacl, index, &raw mut ace) } == 0 || ace.is_null() {
+                if unsafe { GetAce(self.dacl, index, &raw mut ace) } == 0 || ace.is_null() {
                     continue;
                 }
                 // SAFETY: every entry starts with an ACE_HEADER.
@@ -161,8 +197,7 @@ mod windows_acl {
                 let sid = unsafe { (&raw mut (*entry).SidStart).cast() };
                 for (kind, name) in GROUPS {
                     // SAFETY: `sid` points at the entry's SID, inside the list.
-                    let is = unsafe { IsWellKnownSid(sid, kind) } != 0;
-                    if !is {
+                    if unsafe { IsWellKnownSid(sid, kind) } == 0 {
                         continue;
                     }
                     // Everyone denied is every group denied: all are in it.
@@ -175,17 +210,23 @@ mod windows_acl {
                     }
                 }
             }
+            GROUPS
+                .iter()
+                .map(|(_, name)| *name)
+                .filter(|name| decided.iter().any(|(n, allow)| n == name && *allow))
+                .collect()
         }
-        // SAFETY: `descriptor` came from GetNamedSecurityInfoW and is freed once.
-        unsafe {
-            LocalFree(descriptor);
+    }
+
+    impl Drop for FileAcl {
+        #[allow(unsafe_code)]
+        fn drop(&mut self) {
+            // SAFETY: `descriptor` came from GetNamedSecurityInfoW (or is
+            // null, which LocalFree accepts) and is freed once.
+            unsafe {
+                windows_sys::Win32::Foundation::LocalFree(self.descriptor);
+            }
         }
-        let readers = GROUPS
-            .iter()
-            .map(|(_, name)| *name)
-            .filter(|name| decided.iter().any(|(n, allow)| n == name && *allow))
-            .collect();
-        Some(readers)
     }
 }
 

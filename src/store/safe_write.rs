@@ -376,13 +376,9 @@ mod private {
     pub fn set_access(_: &File, temp: &Path, target: &Path, access: Access) -> std::io::Result<()> {
         use std::os::windows::ffi::OsStrExt;
         use std::ptr::null_mut;
-        use windows_sys::Win32::Foundation::LocalFree;
-        use windows_sys::Win32::Security::Authorization::{
-            GetNamedSecurityInfoW, SE_FILE_OBJECT, SetNamedSecurityInfoW,
-        };
+        use windows_sys::Win32::Security::Authorization::{SE_FILE_OBJECT, SetNamedSecurityInfoW};
         use windows_sys::Win32::Security::{
-            ACL, DACL_SECURITY_INFORMATION, GetSecurityDescriptorControl,
-            PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, SE_DACL_PROTECTED,
+            DACL_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION,
             UNPROTECTED_DACL_SECURITY_INFORMATION,
         };
         const ERROR_FILE_NOT_FOUND: u32 = 2;
@@ -390,67 +386,41 @@ mod private {
         if matches!(access, Access::Private) {
             return Ok(());
         }
-        let wide = |p: &Path| -> Vec<u16> { p.as_os_str().encode_wide().chain(Some(0)).collect() };
-        let (target, temp) = (wide(target), wide(temp));
-        let mut dacl: *mut ACL = null_mut();
-        let mut descriptor: PSECURITY_DESCRIPTOR = null_mut();
-        // SAFETY: `target` is a NUL-terminated path that outlives the call; the
-        // out-pointers are valid locals. On success `descriptor` is ours to
-        // free with LocalFree, and `dacl` points into it.
-        let status = unsafe {
-            GetNamedSecurityInfoW(
-                target.as_ptr(),
-                SE_FILE_OBJECT,
-                DACL_SECURITY_INFORMATION,
-                null_mut(),
-                null_mut(),
-                &raw mut dacl,
-                null_mut(),
-                &raw mut descriptor,
-            )
-        };
-        match status {
-            0 => {}
-            ERROR_FILE_NOT_FOUND | ERROR_PATH_NOT_FOUND => return Ok(()),
+        let acl = match crate::store::access::windows_acl::FileAcl::read(target) {
+            Ok(acl) => acl,
+            Err(ERROR_FILE_NOT_FOUND | ERROR_PATH_NOT_FOUND) => return Ok(()),
             // A file system without access lists (FAT, some network shares) or
             // a list ssosync may not read: the file is written as it was before
             // ssosync kept lists, with its folder's.
-            code => {
+            Err(code) => {
                 tracing::debug!(
                     error = %std::io::Error::from_raw_os_error(code.cast_signed()),
                     "cannot read the access list of the file replaced; the new one has its folder's"
                 );
                 return Ok(());
             }
-        }
-        let mut control: u16 = 0;
-        let mut revision: u32 = 0;
-        // SAFETY: `descriptor` is the valid descriptor read above.
-        let read = unsafe {
-            GetSecurityDescriptorControl(descriptor, &raw mut control, &raw mut revision)
         };
         // A protected list (inheritance turned off) stays so; an unprotected one
         // gets the folder's inherited entries again, as the file had.
-        let protection = if read != 0 && control & SE_DACL_PROTECTED != 0 {
+        let protection = if acl.protected() {
             PROTECTED_DACL_SECURITY_INFORMATION
         } else {
             UNPROTECTED_DACL_SECURITY_INFORMATION
         };
-        // SAFETY: `temp` is a NUL-terminated path; `dacl` (null when the file
-        // had no list: then the temp file keeps its folder's entries) lives in
-        // `descriptor`, freed once right after.
+        let temp: Vec<u16> = temp.as_os_str().encode_wide().chain(Some(0)).collect();
+        // SAFETY: `temp` is a NUL-terminated path; the list (null when the
+        // file had none: then the temp file keeps its folder's entries) lives
+        // in `acl`, alive until the end of this function.
         let status = unsafe {
-            let status = SetNamedSecurityInfoW(
+            SetNamedSecurityInfoW(
                 temp.as_ptr(),
                 SE_FILE_OBJECT,
                 DACL_SECURITY_INFORMATION | protection,
                 null_mut(),
                 null_mut(),
-                dacl,
+                acl.dacl(),
                 null_mut(),
-            );
-            LocalFree(descriptor);
-            status
+            )
         };
         if status != 0 {
             tracing::debug!(

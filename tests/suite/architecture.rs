@@ -439,9 +439,10 @@ fn unsafe_code_is_allowed_only_where_listed() {
         ("commands::prompt", 1),
         // RegGetValueW: the proxy in Windows' own setting (Windows).
         ("config::internet_options", 1),
-        // GetNamedSecurityInfoW: who may read the credentials file (Windows).
-        ("store::access", 1),
-        // Get/SetNamedSecurityInfoW: a replaced file keeps its ACL (Windows).
+        // GetNamedSecurityInfoW and the walk of its list: who may read a file
+        // (Windows): read, protected, readers, drop.
+        ("store::access", 4),
+        // SetNamedSecurityInfoW: a replaced file keeps its ACL (Windows).
         ("store::safe_write", 1),
         // fcntl(F_SETLEASE): is a replaced file still open for writing (Linux).
         ("store::writers", 1),

@@ -22,63 +22,26 @@ struct InternetSettings;
 
 impl InternetSettings {
     fn set(enabled: bool, server: &str, bypass: &str) -> InternetSettings {
-        let enable = if enabled { "1" } else { "0" };
-        reg(&[
-            "add",
-            KEY,
-            "/v",
-            "ProxyEnable",
-            "/t",
-            "REG_DWORD",
-            "/d",
-            enable,
-            "/f",
-        ]);
-        reg(&[
-            "add",
-            KEY,
-            "/v",
-            "ProxyServer",
-            "/t",
-            "REG_SZ",
-            "/d",
-            server,
-            "/f",
-        ]);
-        reg(&[
-            "add",
-            KEY,
-            "/v",
-            "ProxyOverride",
-            "/t",
-            "REG_SZ",
-            "/d",
-            bypass,
-            "/f",
-        ]);
+        set_value("ProxyEnable", "REG_DWORD", if enabled { "1" } else { "0" });
+        set_value("ProxyServer", "REG_SZ", server);
+        set_value("ProxyOverride", "REG_SZ", bypass);
         InternetSettings
     }
 }
 
 impl Drop for InternetSettings {
     fn drop(&mut self) {
-        reg(&[
-            "add",
-            KEY,
-            "/v",
-            "ProxyEnable",
-            "/t",
-            "REG_DWORD",
-            "/d",
-            "0",
-            "/f",
-        ]);
+        set_value("ProxyEnable", "REG_DWORD", "0");
         for value in ["ProxyServer", "ProxyOverride"] {
             let _ = Command::new("reg")
                 .args(["delete", KEY, "/v", value, "/f"])
                 .output();
         }
     }
+}
+
+fn set_value(name: &str, kind: &str, data: &str) {
+    reg(&["add", KEY, "/v", name, "/t", kind, "/d", data, "/f"]);
 }
 
 fn reg(args: &[&str]) {
