@@ -25,7 +25,7 @@ use anyhow::{Context, Result, anyhow};
 use crate::config::environment::{Environment, decode_text, read_optional};
 use crate::config::profile_file::ParseError;
 use crate::store::access;
-use crate::store::safe_write::{self, Renamed};
+use crate::store::safe_write::{self, Renamed, SecondName};
 use crate::store::stamp::Stamp;
 use crate::store::writers;
 
@@ -184,21 +184,24 @@ pub fn apply<D: Document, T>(
         // another program holds the file open, and that program may write it).
         // Where a rename over an open file is refused (Wine, FAT, Windows
         // before 10), our own handle on the file read is one such holder: it is
-        // closed after the first refusal, giving up the check after the rename.
+        // closed after the first refusal, and a second name for the file (a
+        // hard link) keeps it reachable for the check after the rename.
         let read = snapshot.stamp;
         let mut held = snapshot.held.take();
-        if RENAME_OVER_OPEN_REFUSED.load(Ordering::Relaxed) {
-            held = None;
+        let mut second: Option<SecondName> = None;
+        if RENAME_OVER_OPEN_REFUSED.load(Ordering::Relaxed) && held.take().is_some() {
+            second = SecondName::of(&file.path);
         }
         let mut tries = 0;
-        let unchanged = &mut || {
+        let renamed = staged.commit_while(&mut || {
             tries += 1;
             if tries > 1 && held.take().is_some() {
                 RENAME_OVER_OPEN_REFUSED.store(true, Ordering::Relaxed);
+                second = SecondName::of(&file.path);
             }
             matches!(stamp_of(file), Ok(now) if now == read)
-        };
-        if staged.commit_while(unchanged)? == Renamed::TargetChanged {
+        })?;
+        if renamed == Renamed::TargetChanged {
             // A text recovered from a replaced file is more than the file
             // holds: it is carried over, with what was added since.
             if let Some(seen) = snapshot.seen.take() {
@@ -206,7 +209,13 @@ pub fn apply<D: Document, T>(
             }
             continue;
         }
-        let (Some(held), Some(read)) = (&held, snapshot.stamp) else {
+        // The replaced file: still open, or reached through its second name.
+        let held = match (held, &second) {
+            (Some(held), _) => Some(held),
+            (None, Some(second)) => second.open().ok(),
+            (None, None) => None,
+        };
+        let (Some(held), Some(read)) = (held, snapshot.stamp) else {
             return Ok(Applied {
                 planned,
                 preview: None,
@@ -214,7 +223,7 @@ pub fn apply<D: Document, T>(
             });
         };
         let after =
-            stamp_once_written(held).with_context(|| format!("cannot check {}", file.shown))?;
+            stamp_once_written(&held).with_context(|| format!("cannot check {}", file.shown))?;
         if after.same_contents(&read) {
             return Ok(Applied {
                 planned,
@@ -228,7 +237,7 @@ pub fn apply<D: Document, T>(
         );
         let seen = snapshot.seen.take();
         let seen = seen.as_deref().unwrap_or(snapshot.doc.text());
-        next = Some(Snapshot::recover(file, held, seen, &snapshot.doc, ours)?);
+        next = Some(Snapshot::recover(file, &held, seen, &snapshot.doc, ours)?);
     }
     Err(anyhow!(
         "{} kept changing while ssosync was writing it; try again",

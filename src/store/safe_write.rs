@@ -130,6 +130,49 @@ pub fn remove_stale_temp_files(target: &Path) {
     }
 }
 
+/// A second name (a hard link) for the file a path names, removed on drop.
+/// Where a rename over an open file is refused (Wine, FAT, Windows before 10),
+/// `apply` cannot keep the file it read open across its rename; this name
+/// keeps that file reachable instead, so a write that lands in it between the
+/// last check and the rename is still seen. It starts like a temp file's name,
+/// so one a killed run left is removed with them.
+pub struct SecondName {
+    path: PathBuf,
+}
+
+impl SecondName {
+    /// A new second name for what `target` names now; `None` where the file
+    /// system has no hard links (FAT, some shares) or nothing is there.
+    pub fn of(target: &Path) -> Option<SecondName> {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = sibling(
+            target,
+            ".",
+            &format!("{TEMP_MARKER}{}-kept{n}", std::process::id()),
+        )
+        .ok()?;
+        match std::fs::hard_link(target, &path) {
+            Ok(()) => Some(SecondName { path }),
+            Err(e) => {
+                tracing::debug!(error = %e, "no second name for the file; a write in the instant before the rename may go unseen");
+                None
+            }
+        }
+    }
+
+    /// The file it names, opened for reading.
+    pub fn open(&self) -> std::io::Result<File> {
+        File::open(&self.path)
+    }
+}
+
+impl Drop for SecondName {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// A fully written and synced temp file, ready to replace the target.
 pub struct StagedFile {
     temp: PathBuf,

@@ -87,6 +87,56 @@ fn a_write_into_the_replaced_file_is_planned_on_again() {
     );
 }
 
+/// Where a rename over an open file is refused (Wine, FAT, Windows before
+/// 10), the file read cannot stay open across the rename: its second name
+/// keeps it reachable, and a write that landed in the instant between the
+/// last check and the rename is seen there after it. The name goes when
+/// dropped, and one a killed run left goes with the stale temp files.
+#[test]
+fn a_write_just_before_the_rename_is_seen_through_the_second_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, file) = credentials_in(&dir);
+    let mut snapshot: Snapshot<CredentialsFile> = Snapshot::read(&file).unwrap();
+    let read = snapshot.stamp.unwrap();
+    drop(snapshot.held.take());
+    let second = SecondName::of(&path).expect("a hard link in a temp folder");
+
+    snapshot
+        .doc
+        .write_entry("dev", &creds("ASIAEXAMPLE000000001"), None);
+    let staged = safe_write::stage(&path, &snapshot.doc.render()).unwrap();
+    let ours = staged.stamp().unwrap();
+    // The foreign write, after the check and before the rename.
+    let mut foreign = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    foreign.write_all(b"\n[foreign]\nnote = kept\n").unwrap();
+    drop(foreign);
+    staged.commit().unwrap();
+
+    let replaced = second.open().unwrap();
+    assert!(!Stamp::of_file(&replaced).unwrap().same_contents(&read));
+    let seen = snapshot.doc.text().to_string();
+    let again = Snapshot::recover(&file, &replaced, &seen, &snapshot.doc, ours).unwrap();
+    assert_eq!(again.doc.text(), "[a]\nk = 1\n\n[foreign]\nnote = kept\n");
+    drop(replaced);
+    let names = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names().len(), 2, "{:?}", names());
+    drop(second);
+    assert_eq!(names(), ["credentials"]);
+
+    std::mem::forget(SecondName::of(&path).unwrap());
+    assert_eq!(names().len(), 2, "{:?}", names());
+    safe_write::remove_stale_temp_files(&path);
+    assert_eq!(names(), ["credentials"]);
+}
+
 /// A script appending in a tight loop for a moment (every read overlaps one
 /// of its writes): the read waits it out instead of giving up, and sees the
 /// file whole.
