@@ -11,7 +11,9 @@
 //! replaced file kept open (once no other program has it open for writing,
 //! `store::writers`), and planned on too. Where a rename over an open file is
 //! refused (Wine, FAT, older Windows), the handle is closed after the first
-//! refusal and the check before each try is the last one.
+//! refusal and a second name for the file (a hard link, `SecondName`) keeps it
+//! reachable instead; where there are no hard links (FAT), the check before
+//! each try is the last one.
 //! `--dry-run` runs the same plan on the file as read and stops before the lock.
 
 use std::fs::File;
@@ -37,7 +39,8 @@ const ATTEMPTS: usize = 5;
 
 /// Set once a rename was refused while this process held the file open
 /// (Wine, FAT, Windows before 10 refuse a rename over any open file): later
-/// attempts close their handle before the first try. Never set on Unix.
+/// attempts close their handle before the first try (and give the file a
+/// second name instead). Never set on Unix.
 static RENAME_OVER_OPEN_REFUSED: AtomicBool = AtomicBool::new(false);
 
 /// The same, while the plan is on a text recovered from a replaced file.
@@ -189,14 +192,18 @@ pub fn apply<D: Document, T>(
         let read = snapshot.stamp;
         let mut held = snapshot.held.take();
         let mut second: Option<SecondName> = None;
-        if RENAME_OVER_OPEN_REFUSED.load(Ordering::Relaxed) && held.take().is_some() {
-            second = SecondName::of(&file.path);
+        let named = held.is_some();
+        if RENAME_OVER_OPEN_REFUSED.load(Ordering::Relaxed) {
+            held = None;
         }
         let mut tries = 0;
         let renamed = staged.commit_while(&mut || {
             tries += 1;
             if tries > 1 && held.take().is_some() {
                 RENAME_OVER_OPEN_REFUSED.store(true, Ordering::Relaxed);
+            }
+            // Tried again while another program held the file: it may have let go.
+            if named && held.is_none() && second.is_none() {
                 second = SecondName::of(&file.path);
             }
             matches!(stamp_of(file), Ok(now) if now == read)

@@ -142,8 +142,14 @@ pub struct SecondName {
 
 impl SecondName {
     /// A new second name for what `target` names now; `None` where the file
-    /// system has no hard links (FAT, some shares) or nothing is there.
+    /// system has no hard links (FAT, some shares), nothing is there, or
+    /// (Windows) another program holds the file open without delete sharing:
+    /// then the name could not be removed again, and the rename is refused
+    /// until that program lets go anyway.
     pub fn of(target: &Path) -> Option<SecondName> {
+        if !private::deletable(target) {
+            return None;
+        }
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = sibling(
@@ -168,6 +174,9 @@ impl SecondName {
 }
 
 impl Drop for SecondName {
+    /// Where another program opened the file meanwhile without delete sharing,
+    /// the name stays until the next run on the file removes it with the
+    /// stale temp files.
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
@@ -475,6 +484,26 @@ mod private {
     }
 
     /// Nothing to do: no permissions here beyond what the platform gives.
+    /// Windows: whether a name of the file could be removed now, which every
+    /// open handle must allow (delete sharing): opening it for deletion asks.
+    #[cfg(windows)]
+    pub fn deletable(path: &Path) -> bool {
+        use std::os::windows::fs::OpenOptionsExt;
+        const DELETE: u32 = 0x0001_0000;
+        const SHARE_ALL: u32 = 0x7;
+        OpenOptions::new()
+            .access_mode(DELETE)
+            .share_mode(SHARE_ALL)
+            .open(path)
+            .is_ok()
+    }
+
+    /// Elsewhere any name of a file can be removed while it is open.
+    #[cfg(not(windows))]
+    pub fn deletable(_: &Path) -> bool {
+        true
+    }
+
     #[cfg(not(any(unix, windows)))]
     pub fn set_access(_: &File, _: &Path, _: &Path, _: Access) -> std::io::Result<()> {
         Ok(())
