@@ -27,7 +27,7 @@ use anyhow::{Context, Result, anyhow};
 use crate::config::environment::{Environment, decode_text, read_optional};
 use crate::config::profile_file::ParseError;
 use crate::store::access;
-use crate::store::safe_write::{self, Renamed, SecondName};
+use crate::store::safe_write::{self, NoSecondName, Renamed, SecondName};
 use crate::store::stamp::Stamp;
 use crate::store::writers;
 
@@ -42,6 +42,16 @@ const ATTEMPTS: usize = 5;
 /// attempts close their handle before the first try (and give the file a
 /// second name instead). Never set on Unix.
 static RENAME_OVER_OPEN_REFUSED: AtomicBool = AtomicBool::new(false);
+
+/// Whether [`RENAME_OVER_OPEN_REFUSED`] is set (or, in a test, set for its
+/// thread alone).
+fn rename_over_open_refused() -> bool {
+    #[cfg(test)]
+    if tests::RENAME_OVER_OPEN_REFUSED_HERE.get() {
+        return true;
+    }
+    RENAME_OVER_OPEN_REFUSED.load(Ordering::Relaxed)
+}
 
 /// The same, while the plan is on a text recovered from a replaced file.
 const RECOVERED_ATTEMPTS: usize = 50;
@@ -187,26 +197,39 @@ pub fn apply<D: Document, T>(
         // another program holds the file open, and that program may write it).
         // Where a rename over an open file is refused (Wine, FAT, Windows
         // before 10), our own handle on the file read is one such holder: it is
-        // closed after the first refusal, and a second name for the file (a
-        // hard link) keeps it reachable for the check after the rename.
+        // closed after the first refusal, once a second name for the file (a
+        // hard link) keeps it reachable for the check after the rename. While
+        // another program holds the file so that no name could be removed
+        // again, the handle is kept (the rename is refused anyway), so a write
+        // that program makes is never out of sight.
         let read = snapshot.stamp;
         let mut held = snapshot.held.take();
         let mut second: Option<SecondName> = None;
-        let named = held.is_some();
-        if RENAME_OVER_OPEN_REFUSED.load(Ordering::Relaxed) {
-            held = None;
-        }
         let mut tries = 0;
         let renamed = staged.commit_while(&mut || {
             tries += 1;
-            if tries > 1 && held.take().is_some() {
+            if tries > 1 && held.is_some() {
                 RENAME_OVER_OPEN_REFUSED.store(true, Ordering::Relaxed);
             }
-            // Tried again while another program held the file: it may have let go.
-            if named && held.is_none() && second.is_none() {
-                second = SecondName::of(&file.path);
+            if held.is_some() && rename_over_open_refused() {
+                match SecondName::of(&file.path) {
+                    Ok(name) => {
+                        second = Some(name);
+                        held = None;
+                    }
+                    Err(NoSecondName::HeldElsewhere) => {}
+                    Err(NoSecondName::Unsupported) => held = None,
+                }
             }
-            matches!(stamp_of(file), Ok(now) if now == read)
+            let unchanged = match (stamp_of(file), read) {
+                // A second name changes the status-change time (Unix), nothing else.
+                (Ok(Some(now)), Some(read)) if second.is_some() => now.same_contents(&read),
+                (Ok(now), read) => now == read,
+                (Err(_), _) => false,
+            };
+            #[cfg(test)]
+            tests::after_check(&file.path);
+            unchanged
         })?;
         if renamed == Renamed::TargetChanged {
             // A text recovered from a replaced file is more than the file

@@ -141,14 +141,13 @@ pub struct SecondName {
 }
 
 impl SecondName {
-    /// A new second name for what `target` names now; `None` where the file
-    /// system has no hard links (FAT, some shares), nothing is there, or
-    /// (Windows) another program holds the file open without delete sharing:
-    /// then the name could not be removed again, and the rename is refused
-    /// until that program lets go anyway.
-    pub fn of(target: &Path) -> Option<SecondName> {
+    /// A new second name for what `target` names now.
+    pub fn of(target: &Path) -> Result<SecondName, NoSecondName> {
+        // Windows: a name could not be removed again while another program
+        // holds the file without delete sharing; the rename is refused until
+        // it lets go anyway.
         if !private::deletable(target) {
-            return None;
+            return Err(NoSecondName::HeldElsewhere);
         }
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -157,12 +156,12 @@ impl SecondName {
             ".",
             &format!("{TEMP_MARKER}{}-kept{n}", std::process::id()),
         )
-        .ok()?;
+        .map_err(|_| NoSecondName::Unsupported)?;
         match std::fs::hard_link(target, &path) {
-            Ok(()) => Some(SecondName { path }),
+            Ok(()) => Ok(SecondName { path }),
             Err(e) => {
                 tracing::debug!(error = %e, "no second name for the file; a write in the instant before the rename may go unseen");
-                None
+                Err(NoSecondName::Unsupported)
             }
         }
     }
@@ -171,6 +170,15 @@ impl SecondName {
     pub fn open(&self) -> std::io::Result<File> {
         File::open(&self.path)
     }
+}
+
+/// Why [`SecondName::of`] made none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoSecondName {
+    /// Another program holds the file open without delete sharing (Windows).
+    HeldElsewhere,
+    /// No hard links here (FAT, some shares), or nothing to link.
+    Unsupported,
 }
 
 impl Drop for SecondName {
@@ -483,9 +491,10 @@ mod private {
         Ok(())
     }
 
-    /// Nothing to do: no permissions here beyond what the platform gives.
     /// Windows: whether a name of the file could be removed now, which every
     /// open handle must allow (delete sharing): opening it for deletion asks.
+    /// (For that instant, as during the rename's own open, a program opening
+    /// the file without delete sharing is refused.)
     #[cfg(windows)]
     pub fn deletable(path: &Path) -> bool {
         use std::os::windows::fs::OpenOptionsExt;
@@ -504,6 +513,7 @@ mod private {
         true
     }
 
+    /// Nothing to do: no permissions here beyond what the platform gives.
     #[cfg(not(any(unix, windows)))]
     pub fn set_access(_: &File, _: &Path, _: &Path, _: Access) -> std::io::Result<()> {
         Ok(())

@@ -1,10 +1,32 @@
 //! The write loop's tests: a foreign write before the check, into the replaced
 //! file, and late into it.
 
+use std::cell::{Cell, RefCell};
 use std::io::Write;
+use std::rc::Rc;
 
 use super::*;
 use crate::store::credentials::CredentialsFile;
+
+/// What a test runs where `apply` has made its last check.
+type Hook = Box<dyn FnMut(&Path)>;
+
+thread_local! {
+    /// `apply` on this thread acts as where a rename over an open file is
+    /// refused (Wine, FAT, Windows before 10), whatever the platform.
+    pub static RENAME_OVER_OPEN_REFUSED_HERE: Cell<bool> = const { Cell::new(false) };
+    /// Run by `apply` on this thread between its last check and the rename.
+    static AFTER_CHECK: RefCell<Option<Hook>> = const { RefCell::new(None) };
+}
+
+/// Called by `apply` right after its check before each try of the rename.
+pub fn after_check(path: &Path) {
+    AFTER_CHECK.with_borrow_mut(|hook| {
+        if let Some(hook) = hook {
+            hook(path);
+        }
+    });
+}
 
 /// The moment no check can close: another program opened the file before
 /// the rename and writes into it after. Its text is what is planned on next,
@@ -136,6 +158,55 @@ fn a_write_just_before_the_rename_is_seen_through_the_second_name() {
     assert_eq!(names().len(), 2, "{:?}", names());
     safe_write::remove_stale_temp_files(&path);
     assert_eq!(names(), ["credentials"]);
+}
+
+/// The whole loop where the file read cannot stay open across the rename:
+/// another program appends after the last check, before the rename. The
+/// run gives the file a second name before that check, sees the append there
+/// after the rename, plans again on it, and leaves no second name behind.
+#[test]
+fn an_append_after_the_last_check_is_kept_where_the_file_read_cannot_stay_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, file) = credentials_in(&dir);
+    let (checks, named) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(false)));
+    let hook = {
+        let (checks, named, dir) = (checks.clone(), named.clone(), dir.path().to_path_buf());
+        move |path: &Path| {
+            checks.set(checks.get() + 1);
+            if checks.get() > 1 {
+                return;
+            }
+            named.set(std::fs::read_dir(&dir).unwrap().any(|e| {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                name.starts_with(".credentials.ssosync-tmp-") && name.contains("-kept")
+            }));
+            let mut foreign = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+            foreign.write_all(b"\n[foreign]\nnote = kept\n").unwrap();
+        }
+    };
+    RENAME_OVER_OPEN_REFUSED_HERE.set(true);
+    AFTER_CHECK.set(Some(Box::new(hook)));
+    let creds = creds("ASIAEXAMPLE000000001");
+    let mut plans = 0;
+    let applied = apply::<CredentialsFile, _>(&file, None, Commit::Write, |doc| {
+        plans += 1;
+        doc.write_entry("dev", &creds, None);
+    });
+    AFTER_CHECK.set(None);
+    RENAME_OVER_OPEN_REFUSED_HERE.set(false);
+    drop(applied.unwrap());
+
+    assert!(named.get(), "a second name before the check");
+    assert_eq!(plans, 2, "planned again on the append");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\n[foreign]\nnote = kept\n"), "{text}");
+    assert_eq!(text.matches("[dev]").count(), 1, "{text}");
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".credentials.ssosync.lock", "credentials"]);
 }
 
 /// A script appending in a tight loop for a moment (every read overlaps one
