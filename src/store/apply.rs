@@ -39,8 +39,8 @@ const ATTEMPTS: usize = 5;
 
 /// Set once a rename was refused while this process held the file open
 /// (Wine, FAT, Windows before 10 refuse a rename over any open file): later
-/// attempts close their handle before the first try (and give the file a
-/// second name instead). Never set on Unix.
+/// attempts give the file a second name and close their handle before the
+/// first try. Never set on Unix.
 static RENAME_OVER_OPEN_REFUSED: AtomicBool = AtomicBool::new(false);
 
 /// Whether [`RENAME_OVER_OPEN_REFUSED`] is set (or, in a test, set for its
@@ -222,8 +222,11 @@ pub fn apply<D: Document, T>(
                 }
             }
             let unchanged = match (stamp_of(file), read) {
-                // A second name changes the status-change time (Unix), nothing else.
-                (Ok(Some(now)), Some(read)) if second.is_some() => now.same_contents(&read),
+                // On Unix a second name changes the status-change time, nothing
+                // else (Windows' stamp has none: there it changes nothing).
+                (Ok(Some(now)), Some(read)) if cfg!(unix) && second.is_some() => {
+                    now.same_contents(&read)
+                }
                 (Ok(now), read) => now == read,
                 (Err(_), _) => false,
             };
