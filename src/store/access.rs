@@ -65,24 +65,35 @@ pub mod windows_acl {
 
     /// `*S-1-1-0`: how icacls names a group by its SID (names are translated).
     pub fn sid_of(name: &str) -> Option<&'static str> {
-        Some(match name {
-            "Everyone" => "*S-1-1-0",
-            "Authenticated Users" => "*S-1-5-11",
-            "Users" => "*S-1-5-32-545",
-            "Guests" => "*S-1-5-32-546",
-            _ => return None,
-        })
+        GROUPS
+            .iter()
+            .find(|(_, group, _)| *group == name)
+            .map(|(_, _, sid)| *sid)
     }
 
-    /// The groups of everyone on the machine, as the warning names them.
-    const GROUPS: [(i32, &str); 4] = [
-        (windows_sys::Win32::Security::WinWorldSid, "Everyone"),
+    /// The groups of everyone on the machine: their well-known kind, the
+    /// name the warning gives them, and their SID as icacls takes it.
+    const GROUPS: [(i32, &str, &str); 4] = [
+        (
+            windows_sys::Win32::Security::WinWorldSid,
+            "Everyone",
+            "*S-1-1-0",
+        ),
         (
             windows_sys::Win32::Security::WinAuthenticatedUserSid,
             "Authenticated Users",
+            "*S-1-5-11",
         ),
-        (windows_sys::Win32::Security::WinBuiltinUsersSid, "Users"),
-        (windows_sys::Win32::Security::WinBuiltinGuestsSid, "Guests"),
+        (
+            windows_sys::Win32::Security::WinBuiltinUsersSid,
+            "Users",
+            "*S-1-5-32-545",
+        ),
+        (
+            windows_sys::Win32::Security::WinBuiltinGuestsSid,
+            "Guests",
+            "*S-1-5-32-546",
+        ),
     ];
     /// Read access: FILE_READ_DATA, GENERIC_READ or GENERIC_ALL.
     const READS: u32 = 0x0000_0001 | 0x8000_0000 | 0x1000_0000;
@@ -195,14 +206,14 @@ pub mod windows_acl {
                 }
                 // SAFETY: as above; only the field's address is taken.
                 let sid = unsafe { (&raw mut (*entry).SidStart).cast() };
-                for (kind, name) in GROUPS {
+                for (kind, name, _) in GROUPS {
                     // SAFETY: `sid` points at the entry's SID, inside the list.
                     if unsafe { IsWellKnownSid(sid, kind) } == 0 {
                         continue;
                     }
                     // Everyone denied is every group denied: all are in it.
                     let denies_all = !allow && name == "Everyone";
-                    for (_, group) in GROUPS {
+                    for (_, group, _) in GROUPS {
                         let undecided = !decided.iter().any(|(n, _)| *n == group);
                         if undecided && (group == name || denies_all) {
                             decided.push((group, allow));
@@ -212,7 +223,7 @@ pub mod windows_acl {
             }
             GROUPS
                 .iter()
-                .map(|(_, name)| *name)
+                .map(|(_, name, _)| *name)
                 .filter(|name| decided.iter().any(|(n, allow)| n == name && *allow))
                 .collect()
         }

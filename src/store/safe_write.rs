@@ -468,9 +468,10 @@ mod private {
             UNPROTECTED_DACL_SECURITY_INFORMATION
         };
         let temp: Vec<u16> = temp.as_os_str().encode_wide().chain(Some(0)).collect();
-        // SAFETY: `temp` is a NUL-terminated path; the list (null when the
-        // file had none: then the temp file keeps its folder's entries) lives
-        // in `acl`, alive until the end of this function.
+        // SAFETY: `temp` is a NUL-terminated path; the list lives in `acl`,
+        // alive until the end of this function. (Null when the file had no
+        // list: the temp file then has none either, as the file had, which
+        // lets everyone open it; the exposure warning says so.)
         let status = unsafe {
             SetNamedSecurityInfoW(
                 temp.as_ptr(),
